@@ -1,0 +1,141 @@
+"""The project's one exception hierarchy.
+
+It lives in the lowest layer (``devices``) so that every layer above it
+(``netlists``, ``crossbar``, ``basisn``, the studies) raises and catches the same
+classes.  Every class derives from :class:`XbarError` and from the built-in
+``ValueError`` (bad input) or ``RuntimeError`` (a computation that could not finish),
+so callers may catch either.
+
+=========================  ==============  ===========================================
+class                      built-in base   raised when
+=========================  ==============  ===========================================
+ParameterError             ValueError      a device/builder/study parameter is out of
+                                           range (the message names it, its value and
+                                           the allowed range)
+NetlistError               ValueError      a netlist is malformed (duplicate element,
+                                           bad node name, unknown source, ...)
+BasisContestError          NetlistError    one column is switched on by two TG sets
+SpiceSyntaxError           NetlistError    SPICE text outside the documented subset
+                                           (line number and card in the message)
+FloatingNodeError          NetlistError    nodes without a DC path to ground
+VoltageSourceLoopError     NetlistError    voltage sources forming a loop
+ConvergenceError           RuntimeError    Newton-Raphson did not converge (carries
+                                           the iteration history)
+BackendError               RuntimeError    an external simulator (ngspice) is missing
+                                           or failed
+ArchiveError               RuntimeError    an archive cannot be written or read
+=========================  ==============  ===========================================
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "XbarError",
+    "ParameterError",
+    "NetlistError",
+    "BasisContestError",
+    "SpiceSyntaxError",
+    "FloatingNodeError",
+    "VoltageSourceLoopError",
+    "ConvergenceError",
+    "BackendError",
+    "ArchiveError",
+]
+
+
+class XbarError(Exception):
+    """Base class of every error this toolkit raises on purpose."""
+
+
+class ParameterError(XbarError, ValueError):
+    """A parameter is outside its allowed range."""
+
+
+class NetlistError(XbarError, ValueError):
+    """A netlist is malformed."""
+
+
+class BasisContestError(NetlistError):
+    """A crossbar column is claimed by more than one TG set in the same step.
+
+    Attributes
+    ----------
+    columns : list of int
+        The contested column indices.
+    sets : dict
+        Column index -> list of the TG sets that claim it.
+    """
+
+    def __init__(self, message: str, columns=(), sets=None):
+        super().__init__(message)
+        self.columns = list(columns)
+        self.sets = dict(sets or {})
+
+
+class SpiceSyntaxError(NetlistError):
+    """SPICE text that the reader does not accept.
+
+    Attributes
+    ----------
+    line : int or None
+        1-based line number in the input text.
+    card : str or None
+        The offending card (element name or dot command).
+    """
+
+    def __init__(self, message: str, line: int | None = None, card: str | None = None):
+        where = f"line {line}: " if line is not None else ""
+        super().__init__(where + message)
+        self.line = line
+        self.card = card
+
+
+class FloatingNodeError(NetlistError):
+    """Nodes with no DC path to ground (the system matrix would be singular).
+
+    Attributes
+    ----------
+    nodes : list of str
+        The floating nodes.
+    """
+
+    def __init__(self, message: str, nodes=()):
+        super().__init__(message)
+        self.nodes = list(nodes)
+
+
+class VoltageSourceLoopError(NetlistError):
+    """Voltage sources that form a loop (their currents are undetermined).
+
+    Attributes
+    ----------
+    sources : list of str
+        The sources in the loop.
+    """
+
+    def __init__(self, message: str, sources=()):
+        super().__init__(message)
+        self.sources = list(sources)
+
+
+class ConvergenceError(XbarError, RuntimeError):
+    """Newton-Raphson did not converge.
+
+    Attributes
+    ----------
+    history : list of dict
+        One entry per iteration: ``{"iteration", "residual", "step", "damping"}``
+        (residual in amperes, step in volts).
+    """
+
+    def __init__(self, message: str, history=()):
+        super().__init__(message)
+        self.history = list(history)
+
+
+class BackendError(XbarError, RuntimeError):
+    """An external simulator is missing or failed."""
+
+
+class ArchiveError(XbarError, RuntimeError):
+    """An archive cannot be written or read."""
