@@ -1,0 +1,75 @@
+"""Contest regularizer: the surrogate is exact at codes, its gradient is right, it works."""
+
+import numpy as np
+import pytest
+
+from basisn.layers import BasisConfig
+from basisn.models import basis_mlp
+from basisn.quant import popcount
+from basisn.regularizer import contest_penalty, count_ones, ones_surrogate
+from devices.errors import ParameterError
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3, 4, 6])
+def test_surrogate_equals_popcount_at_codes(bits):
+    codes = np.arange(-(2 ** (bits - 1)), 2 ** (bits - 1))
+    val, _ = ones_surrogate(codes * 0.5, 0.5, bits)
+    np.testing.assert_array_equal(val, popcount(codes[:, None], bits)[:, 0])
+
+
+def test_surrogate_slope_between_codes():
+    # 4 bits: -1 = 1111 (4 ones), 0 = 0000; between them the slope is -4 per code
+    val, dval = ones_surrogate(np.array([-0.5 * 0.1, 2.5 * 0.1, 9.0]), 0.1, 4)
+    np.testing.assert_allclose(val[:2], [2.0, 1.5], atol=1e-12)  # 2 = 0010, 3 = 0011
+    np.testing.assert_allclose(dval, [-40.0, 10.0, 0.0], atol=1e-9)  # 9 / 0.1 is clipped
+
+
+def test_penalty_gradient_matches_finite_difference():
+    rng = np.random.default_rng(0)
+    net = basis_mlp((10, 6, 3), BasisConfig(4, 4), rng)
+    for c in net.cores():
+        c.C.zero_grad()
+    beta = 0.7
+    contest_penalty(net, beta)
+    core = net.cores()[0]
+    h = 1e-7
+    for idx in [(0, 0, 0), (3, 1, 2), (5, 2, 3)]:
+        old = core.C.value[idx]
+        core.C.value[idx] = old + h
+        fp = contest_penalty(net, beta, grad=False)
+        core.C.value[idx] = old - h
+        fm = contest_penalty(net, beta, grad=False)
+        core.C.value[idx] = old
+        # piecewise linear: central difference is exact away from integer codes
+        assert core.C.grad[idx] == pytest.approx((fp - fm) / (2 * h), rel=1e-5, abs=1e-9)
+
+
+def test_penalty_value_is_mean_ones_per_coefficient_at_codes():
+    rng = np.random.default_rng(1)
+    net = basis_mlp((10, 6, 3), BasisConfig(4, 3), rng)
+    for c in net.cores():
+        c.C.value[...] = c.scale * c.codes()  # exactly on codes
+    n = sum(c.C.value.size for c in net.cores())
+    assert contest_penalty(net, 2.0, grad=False) == pytest.approx(2.0 * count_ones(net) / n, rel=1e-12)
+
+
+def test_descending_the_penalty_removes_ones():
+    # sign-gradient steps of 0.1 code: coefficients slide to neighbouring codes with fewer
+    # 1 bits until they reach a plateau of the bit count (e.g. codes 1..2); from Gaussian
+    # initial coefficients about 30 % of the 1 bits go (measured 27-32 % for seeds 0-3).
+    rng = np.random.default_rng(2)
+    net = basis_mlp((16, 8, 4), BasisConfig(8, 4), rng)
+    before = count_ones(net)
+    for _ in range(50):
+        for c in net.cores():
+            c.C.zero_grad()
+        contest_penalty(net, 1.0)
+        for c in net.cores():
+            c.C.value -= 0.1 * c.scale * np.sign(c.C.grad)
+    assert count_ones(net) < 0.8 * before
+
+
+def test_bad_beta():
+    net = basis_mlp((4, 2), BasisConfig(4, 2), np.random.default_rng(0))
+    with pytest.raises(ParameterError, match="beta = -1.0 is outside the allowed range \\[0, inf\\)"):
+        contest_penalty(net, -1.0)
