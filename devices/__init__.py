@@ -1,0 +1,19 @@
+"""Device parameters: frozen dataclasses in SI units, validated on construction.
+
+``RRAMCell``                 multi-level conductance, quantization, programming variation
+``LinearAccessTransistor``   access transistor as a linear on-resistance
+``NMOSLevel1``               access transistor as a SPICE level-1 NMOS
+``TransmissionGate``         TG switch: ``r_on`` / ``r_off``
+``Wires``                    resistance per segment of wordlines, bitlines, summing lines
+``devices.presets``          named presets with sources
+``devices.errors``           the project's exception hierarchy
+
+Change a parameter with ``dataclasses.replace(obj, field=value)``.
+"""
+
+from devices.errors import ParameterError
+from devices.rram import RRAMCell
+from devices.transistors import LinearAccessTransistor, NMOSLevel1, TransmissionGate
+from devices.wires import Wires
+
+__all__ = ["RRAMCell", "LinearAccessTransistor", "NMOSLevel1", "TransmissionGate", "Wires", "ParameterError"]

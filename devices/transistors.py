@@ -1,0 +1,100 @@
+"""Access transistors (1T of a 1T1R cell) and transmission gates."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from devices import _check
+from devices.errors import ParameterError
+
+__all__ = ["LinearAccessTransistor", "NMOSLevel1", "TransmissionGate"]
+
+
+@dataclass(frozen=True)
+class LinearAccessTransistor:
+    """An access transistor modelled as its linear on-resistance (a resistor in series
+    with the RRAM cell).  SPICE card: ``R<name> <drain> <source> <r_on>``."""
+
+    r_on: float = 1e3
+    """On-resistance of the selected transistor, ohm. > 0."""
+
+    def __post_init__(self):
+        _check.positive(type(self).__name__, "r_on", self.r_on, unit="ohm")
+
+
+@dataclass(frozen=True)
+class NMOSLevel1:
+    """An NMOS access transistor, SPICE level 1 (Shichman-Hodges), gate at ``v_gate``.
+
+    Drain current for ``v_ds >= 0`` (the device is symmetric; drain and source swap
+    when ``v_ds < 0``), with ``beta = kp * w / l`` and ``v_ov = v_gs - vth``::
+
+        cutoff      v_ov <= 0          i_d = 0
+        linear      0 < v_ds < v_ov    i_d = beta * (v_ov - v_ds/2) * v_ds * (1 + lambda_ * v_ds)
+        saturation  v_ds >= v_ov       i_d = beta/2 * v_ov**2 * (1 + lambda_ * v_ds)
+
+    SPICE cards: ``M<name> <d> <g> <s> <b> <model> W=<w> L=<l>`` and
+    ``.model <model> nmos level=1 vto=<vth> kp=<kp> lambda=<lambda_> is=0 js=0``
+    (junction diodes off: the body is tied to ground and the model has no body effect).
+    """
+
+    kp: float = 200e-6
+    """Transconductance parameter ``mu_n * C_ox``, A/V^2. > 0."""
+    w: float = 1e-6
+    """Channel width, metre. > 0."""
+    l: float = 0.1e-6
+    """Channel length, metre. > 0."""
+    vth: float = 0.4
+    """Threshold voltage, volt. Finite."""
+    lambda_: float = 0.0
+    """Channel-length modulation, 1/V. >= 0."""
+    v_gate: float = 1.8
+    """Gate voltage of a selected cell, volt (the word select line). Must exceed ``vth``."""
+
+    def __post_init__(self):
+        name = type(self).__name__
+        _check.positive(name, "kp", self.kp, unit="A/V^2")
+        _check.positive(name, "w", self.w, unit="m")
+        _check.positive(name, "l", self.l, unit="m")
+        _check.finite(name, "vth", self.vth, unit="V")
+        _check.nonnegative(name, "lambda_", self.lambda_, unit="1/V")
+        vg = _check.finite(name, "v_gate", self.v_gate, unit="V")
+        if vg <= self.vth:
+            raise ParameterError(f"{name}.v_gate must exceed vth = {self.vth!r} V (the cell would be off), got {self.v_gate!r}")
+
+    @property
+    def beta(self) -> float:
+        """``kp * w / l``, A/V^2."""
+        return self.kp * self.w / self.l
+
+    @property
+    def r_on_small_signal(self) -> float:
+        """Channel resistance at ``v_ds = 0`` with the source grounded, ohm."""
+        return 1.0 / (self.beta * (self.v_gate - self.vth))
+
+
+@dataclass(frozen=True)
+class TransmissionGate:
+    """A transmission gate under a crossbar column, modelled as a switch resistance.
+
+    An on TG is ``r_on`` between the column bottom and its summing line, an off TG is
+    ``r_off``.  SPICE card: ``R<name> <column> <summing line> <r_on or r_off>``.
+    """
+
+    r_on: float = 100.0
+    """Resistance of a closed (on) gate, ohm. > 0."""
+    r_off: float = 1e9
+    """Resistance of an open (off) gate, ohm. > r_on; ``inf`` drops off gates from the netlist."""
+
+    def __post_init__(self):
+        name = type(self).__name__
+        r_on = _check.positive(name, "r_on", self.r_on, unit="ohm")
+        r_off = _check.positive(name, "r_off", self.r_off, unit="ohm", allow_inf=True)
+        if r_off <= r_on:
+            raise ParameterError(f"{name}.r_off must be > r_on = {r_on!r} ohm, got {self.r_off!r}")
+
+    @property
+    def off_is_open(self) -> bool:
+        """True when off gates are ideal opens (``r_off = inf``)."""
+        return math.isinf(self.r_off)

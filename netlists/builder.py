@@ -1,0 +1,212 @@
+"""Builder for an R x C 1T1R crossbar with K transmission-gate (TG) sets.
+
+Topology (all resistances per segment from :class:`devices.Wires`)::
+
+    Vin_i -- in_i --Rw-- wl_i_0 --Rw-- wl_i_1 --Rw-- ... --Rw-- wl_i_{C-1}     (row i)
+                           |             |                         |
+                         cell          cell                      cell
+                           |             |                         |
+                         bl_i_0        bl_i_1                   bl_i_{C-1}
+                           |Rb           |Rb                       |Rb   (bitlines run down)
+                         col_0         col_1        ...         col_{C-1}
+                      TG(k,0)|       TG(k,1)|                 TG(k,C-1)|
+          sl_k_0 --Rs-- sl_k_1 --Rs-- ... -- sl_k_{C-1} --Rs-- out_k -- Vout_k (0 V)
+
+* Wordline drivers sit at the left end; row ``i`` is driven by ``Vin<i>`` (``vin{i}``).
+* A cell is the RRAM conductance ``G[i, j]`` (``rc{i}_{j}``, from ``wl`` to the inner
+  node ``c{i}_{j}``) in series with its access transistor (``ra{i}_{j}``, a linear
+  on-resistance, or ``m{i}_{j}``, a level-1 NMOS with drain at the inner node, source
+  on the bitline, gate on node ``vg`` driven by ``Vg``); ``access=None`` connects the
+  RRAM straight to the bitline, ``fold_cells=True`` writes a linear cell as one resistor
+  ``1/G + r_on`` (same currents, one node fewer per cell).
+* Bitline ``j`` runs from row 0 down to the TG row; ``Rb`` joins each cell tap to the next
+  and the last one to ``col_{j}``.
+* Under column ``j`` sits one TG per set: ``rtg{k}_{j}`` joins ``col_{j}`` to summing line
+  ``k`` at tap ``sl{k}_{j}``: ``r_on`` when ``assignment[k, j]``, else ``r_off`` (left out
+  when ``r_off`` is infinite).  Summing line ``k`` runs from column 0 to the right and
+  ends in ``Vout<k>`` (``vout{k}``), a 0 V source: the virtual ground of a TIA.  Its
+  current (SPICE's sign: into ``+``, which is ``out_k``) is output ``k``.
+* A zero segment resistance merges the nodes it would join (no 0-ohm resistors).
+
+A column switched on in two sets is a *basis contest* and raises
+:class:`devices.errors.BasisContestError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from devices import LinearAccessTransistor, NMOSLevel1, TransmissionGate, Wires
+from devices.errors import BasisContestError, ParameterError
+from netlists.netlist import MOSModel, Netlist, NetlistBuilder
+
+__all__ = ["CrossbarLayout", "build_crossbar", "check_contest"]
+
+ACCESS_MODEL = "nacc"
+
+
+@dataclass(frozen=True, eq=False)
+class CrossbarLayout:
+    """What :func:`build_crossbar` built, attached to the netlist as ``netlist.layout``."""
+
+    rows: int
+    cols: int
+    k: int
+    inputs: tuple
+    """Names of the wordline driver sources, one per row (``vin{i}``)."""
+    outputs: tuple
+    """Names of the 0 V output sources, one per TG set (``vout{k}``)."""
+    conductances: np.ndarray = field(repr=False)
+    """RRAM conductances, siemens, shape ``(rows, cols)``."""
+    assignment: np.ndarray = field(repr=False)
+    """TG states, bool, shape ``(k, cols)``."""
+    access: str = "linear"
+    """``"none"``, ``"linear"`` or ``"nmos"``."""
+
+
+def check_contest(assignment) -> np.ndarray:
+    """Validate a TG assignment (K x C, bool) and return it as a read-only bool array.
+
+    Raises
+    ------
+    BasisContestError
+        When a column is switched on in more than one TG set; the message lists the
+        columns and the sets that claim them.
+    ParameterError
+        When the array is not 2-D or not boolean (0/1).
+    """
+    a = np.asarray(assignment)
+    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise ParameterError(f"assignment must be a 2-D (K sets x C columns) array with K, C >= 1, got shape {a.shape}")
+    if a.dtype != bool:
+        if not np.isin(a, (0, 1)).all():
+            raise ParameterError("assignment must hold booleans (or 0/1)")
+        a = a.astype(bool)
+    claims = a.sum(axis=0)
+    bad = np.flatnonzero(claims > 1)
+    if bad.size:
+        sets = {int(j): [int(k) for k in np.flatnonzero(a[:, j])] for j in bad}
+        shown = ", ".join(f"column {j} by sets {s}" for j, s in list(sets.items())[:8])
+        more = f" (+{bad.size - 8} more)" if bad.size > 8 else ""
+        raise BasisContestError(
+            f"basis contest: {bad.size} column(s) switched on in more than one TG set: {shown}{more}; "
+            "a column may feed at most one summing line per step", columns=bad.tolist(), sets=sets)
+    a = a.copy()
+    a.setflags(write=False)
+    return a
+
+
+def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wires(),
+                   tg: TransmissionGate = TransmissionGate(),
+                   access: LinearAccessTransistor | NMOSLevel1 | None = LinearAccessTransistor(),
+                   fold_cells: bool = False, title: str | None = None) -> Netlist:
+    """Build the netlist of a 1T1R crossbar with K TG sets (see the module docstring).
+
+    Parameters
+    ----------
+    conductances : array_like, shape (R, C)
+        Programmed RRAM conductances, siemens, > 0 (e.g. from :meth:`devices.RRAMCell.program`).
+    assignment : array_like of bool, shape (K, C)
+        ``assignment[k, j]``: TG of set ``k`` under column ``j`` is on.
+    inputs : array_like, shape (R,), optional
+        Wordline driver voltages, volt (default 0; change later with
+        ``Netlist.with_sources`` or ``solve(..., sources=...)``).
+    wires : devices.Wires
+        Segment resistances, ohm.
+    tg : devices.TransmissionGate
+        TG on/off resistances, ohm.
+    access : LinearAccessTransistor, NMOSLevel1 or None
+        Access transistor model (``None``: RRAM only).
+    fold_cells : bool
+        Write a linear 1T1R cell as one resistor (no inner node).
+    title : str, optional
+
+    Returns
+    -------
+    Netlist
+        With ``netlist.layout`` a :class:`CrossbarLayout`.
+    """
+    G = np.asarray(conductances, dtype=float)
+    if G.ndim != 2 or G.size == 0:
+        raise ParameterError(f"conductances must be a non-empty 2-D (rows x cols) array, got shape {G.shape}")
+    if not np.all(np.isfinite(G)) or np.any(G <= 0):
+        bad = np.argwhere(~(np.isfinite(G) & (G > 0)))[0]
+        raise ParameterError(f"conductances must be finite and > 0 S; cell {tuple(int(x) for x in bad)} is {G[tuple(bad)]!r}")
+    R, C = G.shape
+    A = check_contest(assignment)
+    if A.shape[1] != C:
+        raise ParameterError(f"assignment has {A.shape[1]} columns but the crossbar has {C} (conductances shape {G.shape})")
+    K = A.shape[0]
+    v_in = np.zeros(R) if inputs is None else np.asarray(inputs, dtype=float).reshape(-1)
+    if v_in.shape != (R,) or not np.all(np.isfinite(v_in)):
+        raise ParameterError(f"inputs must be {R} finite voltages (one per row), got shape {np.shape(inputs)}")
+    if access is not None and not isinstance(access, (LinearAccessTransistor, NMOSLevel1)):
+        raise ParameterError(f"access must be LinearAccessTransistor, NMOSLevel1 or None, got {type(access).__name__}")
+    if fold_cells and isinstance(access, NMOSLevel1):
+        raise ParameterError("fold_cells=True needs a linear access transistor (or none); an NMOS cell keeps its inner node")
+    kind = "none" if access is None else ("nmos" if isinstance(access, NMOSLevel1) else "linear")
+
+    b = NetlistBuilder(title or f"crossbar {R}x{C} K={K} ({kind} access)")
+    ii, jj = np.meshgrid(np.arange(R), np.arange(C), indexing="ij")
+    ii, jj = ii.ravel(), jj.ravel()
+    cell = [f"{i}_{j}" for i, j in zip(ii.tolist(), jj.tolist())]
+
+    # wordlines: driver node, then one node per cell (merged when r_wordline == 0)
+    n_in = b.nodes([f"in{i}" for i in range(R)])
+    b.vsources([f"vin{i}" for i in range(R)], n_in, np.zeros(R, np.int64), v_in)
+    if wires.r_wordline > 0:
+        n_wl = b.nodes(["wl" + c for c in cell]).reshape(R, C)
+        left = np.concatenate([n_in[:, None], n_wl[:, :-1]], axis=1)
+        b.resistors(["rw" + c for c in cell], left.ravel(), n_wl.ravel(), np.full(R * C, wires.r_wordline))
+    else:
+        n_wl = np.repeat(n_in[:, None], C, axis=1)
+    # bitlines: one node per cell, then the column bottom (TG tap)
+    n_col = b.nodes([f"col{j}" for j in range(C)])
+    if wires.r_bitline > 0:
+        n_bl = b.nodes(["bl" + c for c in cell]).reshape(R, C)
+        below = np.concatenate([n_bl[1:, :], n_col[None, :]], axis=0)
+        b.resistors(["rb" + c for c in cell], n_bl.ravel(), below.ravel(), np.full(R * C, wires.r_bitline))
+    else:
+        n_bl = np.repeat(n_col[None, :], R, axis=0)
+    # cells
+    g = G.ravel()
+    if access is None or fold_cells:
+        r_cell = 1.0 / g + (access.r_on if access is not None else 0.0)
+        b.resistors(["rc" + c for c in cell], n_wl.ravel(), n_bl.ravel(), r_cell)
+    else:
+        n_c = b.nodes(["c" + c for c in cell])
+        b.resistors(["rc" + c for c in cell], n_wl.ravel(), n_c, 1.0 / g)
+        if kind == "linear":
+            b.resistors(["ra" + c for c in cell], n_c, n_bl.ravel(), np.full(R * C, access.r_on))
+        else:
+            n_g = b.node("vg")
+            b.vsource("vg", "vg", "0", access.v_gate)
+            b.model(MOSModel(ACCESS_MODEL, "nmos", vto=access.vth, kp=access.kp, lambda_=access.lambda_))
+            b.mosfets(["m" + c for c in cell], n_c, np.full(R * C, n_g), n_bl.ravel(), np.zeros(R * C, np.int64),
+                      ACCESS_MODEL, access.w, access.l)
+    # TG sets and summing lines
+    n_out = b.nodes([f"out{k}" for k in range(K)])
+    b.vsources([f"vout{k}" for k in range(K)], n_out, np.zeros(K, np.int64), np.zeros(K))
+    kk, cc = np.meshgrid(np.arange(K), np.arange(C), indexing="ij")
+    kk, cc = kk.ravel(), cc.ravel()
+    tap = [f"{k}_{j}" for k, j in zip(kk.tolist(), cc.tolist())]
+    if wires.r_summing > 0:
+        n_sl = b.nodes(["sl" + t for t in tap]).reshape(K, C)
+        right = np.concatenate([n_sl[:, 1:], n_out[:, None]], axis=1)
+        b.resistors(["rs" + t for t in tap], n_sl.ravel(), right.ravel(), np.full(K * C, wires.r_summing))
+    else:
+        n_sl = np.repeat(n_out[:, None], C, axis=1)
+    on = A.ravel()
+    keep = on | (not tg.off_is_open)
+    r_tg = np.where(on, tg.r_on, tg.r_off)
+    names = [("rtg" + t) for t, k_ in zip(tap, keep) if k_]
+    b.resistors(names, np.repeat(n_col[None, :], K, axis=0).ravel()[keep], n_sl.ravel()[keep], r_tg[keep])
+
+    G_ro = G.copy()
+    G_ro.setflags(write=False)
+    b.layout = CrossbarLayout(rows=R, cols=C, k=K, inputs=tuple(f"vin{i}" for i in range(R)),
+                              outputs=tuple(f"vout{k}" for k in range(K)), conductances=G_ro,
+                              assignment=A, access=kind)
+    return b.build()

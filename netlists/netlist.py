@@ -1,0 +1,494 @@
+"""The one ``Netlist`` type, consumed by the ngspice writer and by every solver.
+
+A netlist is immutable: named nodes (``"0"`` is ground), and tables of elements kept
+as arrays (a 1024x1024 crossbar has millions of elements):
+
+=================  ===========================================  =========================
+table              element, SPICE card                          columns
+=================  ===========================================  =========================
+``resistors``      ``R<name> <n1> <n2> <value>``                names, n1, n2, value (ohm)
+``vsources``       ``V<name> <n+> <n-> DC <value>``             names, npos, nneg, dc (V)
+``isources``       ``I<name> <n+> <n-> DC <value>``             names, npos, nneg, dc (A)
+``mosfets``        ``M<name> <d> <g> <s> <b> <model> W= L=``    names, d, g, s, b, model, w, l
+=================  ===========================================  =========================
+
+Node columns hold indices into ``netlist.nodes`` (index 0 is ground).  Element and node
+names are case-insensitive and stored lower-case; element names start with the letter
+of their kind, as in SPICE.  A current source drives its current out of ``n+``, through
+itself, into ``n-`` (SPICE's convention); the current of a voltage source is positive
+when it flows into ``n+``, through the source, out of ``n-``.
+
+Build netlists with :class:`NetlistBuilder` (element by element, or whole arrays at a
+time); everything is validated when ``build()`` runs, not when the netlist is written.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping
+
+import numpy as np
+
+from devices.errors import NetlistError
+
+__all__ = [
+    "Netlist",
+    "NetlistBuilder",
+    "Resistor",
+    "VoltageSource",
+    "CurrentSource",
+    "Mosfet",
+    "MOSModel",
+    "ElementTable",
+    "GROUND",
+]
+
+GROUND = "0"
+_NODE_RE = re.compile(r"^[a-z0-9_.:\-\[\]<>#]+$")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_.:\-\[\]<>#]*$")
+
+
+# ---------------------------------------------------------------------------- elements
+@dataclass(frozen=True)
+class Resistor:
+    """A linear resistor.  SPICE: ``R<name> <n1> <n2> <value>``."""
+
+    name: str
+    n1: str
+    n2: str
+    value: float
+    """Resistance, ohm, > 0 and finite."""
+
+
+@dataclass(frozen=True)
+class VoltageSource:
+    """An independent DC voltage source.  SPICE: ``V<name> <npos> <nneg> DC <dc>``."""
+
+    name: str
+    npos: str
+    nneg: str
+    dc: float
+    """Voltage ``v(npos) - v(nneg)``, volt."""
+
+
+@dataclass(frozen=True)
+class CurrentSource:
+    """An independent DC current source.  SPICE: ``I<name> <npos> <nneg> DC <dc>``:
+    ``dc`` amperes flow out of ``npos``, through the source, into ``nneg``."""
+
+    name: str
+    npos: str
+    nneg: str
+    dc: float
+    """Current, ampere."""
+
+
+@dataclass(frozen=True)
+class MOSModel:
+    """A level-1 MOSFET model card.
+    SPICE: ``.model <name> nmos level=1 vto=<vto> kp=<kp> lambda=<lambda_> is=0 js=0``.
+
+    Junction diodes are switched off (``is=0 js=0``); bulk junctions keep SPICE's
+    ``gmin`` conductance (1e-12 S) from drain and from source to bulk."""
+
+    name: str
+    polarity: str = "nmos"
+    """``"nmos"`` or ``"pmos"``."""
+    vto: float = 0.4
+    """Zero-bias threshold voltage, volt (negative for a pmos)."""
+    kp: float = 200e-6
+    """Transconductance parameter, A/V^2, > 0."""
+    lambda_: float = 0.0
+    """Channel-length modulation, 1/V, >= 0."""
+
+
+@dataclass(frozen=True)
+class Mosfet:
+    """A level-1 MOSFET.  SPICE: ``M<name> <d> <g> <s> <b> <model> W=<w> L=<l>``."""
+
+    name: str
+    d: str
+    g: str
+    s: str
+    b: str
+    model: str
+    w: float
+    """Channel width, metre."""
+    l: float
+    """Channel length, metre."""
+
+
+@dataclass(frozen=True)
+class ElementTable:
+    """Read-only arrays of one element kind (see the module docstring for columns)."""
+
+    names: tuple
+    columns: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getattr__(self, key):
+        try:
+            return self.__dict__["columns"][key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+def _frozen(a, dtype) -> np.ndarray:
+    a = np.array(a, dtype=dtype, copy=True).reshape(-1)
+    a.setflags(write=False)
+    return a
+
+
+# ---------------------------------------------------------------------------- netlist
+class Netlist:
+    """An immutable circuit (see the module docstring).
+
+    Attributes
+    ----------
+    title : str
+    nodes : tuple of str
+        Node names; ``nodes[0]`` is ground ``"0"``.
+    resistors, vsources, isources, mosfets : ElementTable
+    models : dict of str -> MOSModel
+    layout : object or None
+        What built the netlist (e.g. :class:`netlists.builder.CrossbarLayout`), for
+        studies that need to know which sources are inputs and outputs.
+    """
+
+    __slots__ = ("title", "nodes", "resistors", "vsources", "isources", "mosfets", "models",
+                 "layout", "_node_index", "_element_index")
+
+    def __init__(self, title, nodes, resistors, vsources, isources, mosfets, models, layout=None):
+        object.__setattr__(self, "title", str(title))
+        object.__setattr__(self, "nodes", tuple(nodes))
+        object.__setattr__(self, "resistors", resistors)
+        object.__setattr__(self, "vsources", vsources)
+        object.__setattr__(self, "isources", isources)
+        object.__setattr__(self, "mosfets", mosfets)
+        object.__setattr__(self, "models", dict(models))
+        object.__setattr__(self, "layout", layout)
+        object.__setattr__(self, "_node_index", None)
+        object.__setattr__(self, "_element_index", None)
+
+    def __setattr__(self, key, value):
+        raise AttributeError("Netlist is immutable; use NetlistBuilder or Netlist.with_sources")
+
+    # -- lookups
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes other than ground."""
+        return len(self.nodes) - 1
+
+    @property
+    def n_elements(self) -> int:
+        return len(self.resistors) + len(self.vsources) + len(self.isources) + len(self.mosfets)
+
+    @property
+    def is_linear(self) -> bool:
+        """True when the netlist has no MOSFET."""
+        return len(self.mosfets) == 0
+
+    def node_index(self, name: str) -> int:
+        """Index of node ``name`` (case-insensitive) in ``nodes``."""
+        if self._node_index is None:
+            object.__setattr__(self, "_node_index", {n: i for i, n in enumerate(self.nodes)})
+        key = str(name).lower()
+        if key == "gnd":
+            key = GROUND
+        try:
+            return self._node_index[key]
+        except KeyError:
+            raise NetlistError(f"no node named {name!r} in netlist {self.title!r}") from None
+
+    def source_index(self, name: str) -> int:
+        """Row of voltage source ``name`` in ``vsources``."""
+        kind, row = self._locate(name)
+        if kind != "v":
+            raise NetlistError(f"{name!r} is not a voltage source (it is a {_KIND_NAMES[kind]})")
+        return row
+
+    def _locate(self, name):
+        if self._element_index is None:
+            idx = {}
+            for kind, table in (("r", self.resistors), ("v", self.vsources), ("i", self.isources), ("m", self.mosfets)):
+                for row, n in enumerate(table.names):
+                    idx[n] = (kind, row)
+            object.__setattr__(self, "_element_index", idx)
+        key = str(name).lower()
+        try:
+            return self._element_index[key]
+        except KeyError:
+            raise NetlistError(f"no element named {name!r} in netlist {self.title!r}") from None
+
+    def element(self, name: str):
+        """The element called ``name`` as a dataclass (Resistor, VoltageSource, ...)."""
+        kind, row = self._locate(name)
+        return self._element(kind, row)
+
+    def _element(self, kind, row):
+        nd = self.nodes
+        if kind == "r":
+            t = self.resistors
+            return Resistor(t.names[row], nd[t.n1[row]], nd[t.n2[row]], float(t.value[row]))
+        if kind == "v":
+            t = self.vsources
+            return VoltageSource(t.names[row], nd[t.npos[row]], nd[t.nneg[row]], float(t.dc[row]))
+        if kind == "i":
+            t = self.isources
+            return CurrentSource(t.names[row], nd[t.npos[row]], nd[t.nneg[row]], float(t.dc[row]))
+        t = self.mosfets
+        return Mosfet(t.names[row], nd[t.d[row]], nd[t.g[row]], nd[t.s[row]], nd[t.b[row]],
+                      self.model_names[t.model[row]], float(t.w[row]), float(t.l[row]))
+
+    @property
+    def model_names(self) -> tuple:
+        return tuple(self.models)
+
+    def elements(self) -> Iterator:
+        """Every element as a dataclass: resistors, voltage sources, current sources, MOSFETs."""
+        for kind, table in (("r", self.resistors), ("v", self.vsources), ("i", self.isources), ("m", self.mosfets)):
+            for row in range(len(table)):
+                yield self._element(kind, row)
+
+    # -- derived netlists
+    def with_sources(self, values: Mapping[str, float] | None = None, **kw) -> "Netlist":
+        """A copy with new DC values for some independent sources (V in volt, I in ampere).
+
+        ``netlist.with_sources({"vin0": 0.1, "vin1": 0.2})``
+        """
+        values = dict(values or {}, **kw)
+        vdc = np.array(self.vsources.dc, dtype=float)
+        idc = np.array(self.isources.dc, dtype=float)
+        for name, value in values.items():
+            kind, row = self._locate(name)
+            value = float(value)
+            if not math.isfinite(value):
+                raise NetlistError(f"source {name!r}: value must be finite, got {value!r}")
+            if kind == "v":
+                vdc[row] = value
+            elif kind == "i":
+                idc[row] = value
+            else:
+                raise NetlistError(f"{name!r} is a {_KIND_NAMES[kind]}, not an independent source")
+        vs = ElementTable(self.vsources.names, dict(self.vsources.columns, dc=_frozen(vdc, float)))
+        cs = ElementTable(self.isources.names, dict(self.isources.columns, dc=_frozen(idc, float)))
+        return Netlist(self.title, self.nodes, self.resistors, vs, cs, self.mosfets, self.models, self.layout)
+
+    def __repr__(self) -> str:
+        return (f"<Netlist {self.title!r}: {self.n_nodes} nodes, {len(self.resistors)} R, "
+                f"{len(self.vsources)} V, {len(self.isources)} I, {len(self.mosfets)} M>")
+
+    def __eq__(self, other) -> bool:
+        """Same nodes (by name), same elements and values (titles and layout ignored)."""
+        if not isinstance(other, Netlist):
+            return NotImplemented
+        return _canonical(self) == _canonical(other)
+
+    __hash__ = None
+
+
+_KIND_NAMES = {"r": "resistor", "v": "voltage source", "i": "current source", "m": "MOSFET"}
+
+
+def _canonical(n: Netlist):
+    items = []
+    for e in n.elements():
+        items.append(tuple(e.__dict__.items()))
+    return sorted(items), sorted(n.models.items())
+
+
+# ---------------------------------------------------------------------------- builder
+class NetlistBuilder:
+    """Collects nodes and elements, then validates everything in :meth:`build`.
+
+    Element-by-element (node names)::
+
+        b = NetlistBuilder("divider")
+        b.add(VoltageSource("v1", "in", "0", 1.0))
+        b.resistor("r1", "in", "mid", 1e3)
+        b.resistor("r2", "mid", "0", 1e3)
+        net = b.build()
+
+    In bulk (node indices from :meth:`nodes`), for large generated circuits::
+
+        idx = b.nodes([f"wl_{i}" for i in range(n)])
+        b.resistors(names, idx[:-1], idx[1:], values)
+    """
+
+    def __init__(self, title: str = "netlist"):
+        self.title = str(title)
+        self._nodes = [GROUND]
+        self._index = {GROUND: 0, "gnd": 0}
+        self._tables = {k: [] for k in "rvim"}
+        self._models = {}
+        self.layout = None
+
+    # -- nodes
+    def node(self, name: str) -> int:
+        """Index of node ``name``, created on first use."""
+        key = str(name).lower()
+        i = self._index.get(key)
+        if i is None:
+            if not _NODE_RE.match(key):
+                raise NetlistError(f"invalid node name {name!r}: use letters, digits and _ . : - [ ] < > #")
+            i = len(self._nodes)
+            self._nodes.append(key)
+            self._index[key] = i
+        return i
+
+    def nodes(self, names) -> np.ndarray:
+        """Indices of many nodes, created on first use."""
+        return np.fromiter((self.node(n) for n in names), dtype=np.int64)
+
+    # -- elements
+    def add(self, element) -> None:
+        """Add one element dataclass (Resistor, VoltageSource, CurrentSource, Mosfet) or a MOSModel."""
+        if isinstance(element, MOSModel):
+            self.model(element)
+        elif isinstance(element, Resistor):
+            self.resistor(element.name, element.n1, element.n2, element.value)
+        elif isinstance(element, VoltageSource):
+            self.vsource(element.name, element.npos, element.nneg, element.dc)
+        elif isinstance(element, CurrentSource):
+            self.isource(element.name, element.npos, element.nneg, element.dc)
+        elif isinstance(element, Mosfet):
+            self.mosfet(element.name, element.d, element.g, element.s, element.b, element.model, element.w, element.l)
+        else:
+            raise NetlistError(f"cannot add {type(element).__name__}: expected Resistor, VoltageSource, CurrentSource, Mosfet or MOSModel")
+
+    def resistor(self, name, n1, n2, value):
+        self._tables["r"].append(([str(name).lower()], [self.node(n1)], [self.node(n2)], [value]))
+
+    def vsource(self, name, npos, nneg, dc):
+        self._tables["v"].append(([str(name).lower()], [self.node(npos)], [self.node(nneg)], [dc]))
+
+    def isource(self, name, npos, nneg, dc):
+        self._tables["i"].append(([str(name).lower()], [self.node(npos)], [self.node(nneg)], [dc]))
+
+    def mosfet(self, name, d, g, s, b, model, w, l):
+        self._tables["m"].append(([str(name).lower()], [self.node(d)], [self.node(g)], [self.node(s)],
+                                  [self.node(b)], [str(model).lower()], [w], [l]))
+
+    def model(self, model: MOSModel):
+        key = model.name.lower()
+        if key in self._models:
+            raise NetlistError(f"model {model.name!r} defined twice")
+        self._models[key] = MOSModel(key, model.polarity.lower(), model.vto, model.kp, model.lambda_)
+
+    def resistors(self, names, n1, n2, values):
+        """Add many resistors at once (node indices from :meth:`node`/:meth:`nodes`)."""
+        self._tables["r"].append((list(names), n1, n2, values))
+
+    def vsources(self, names, npos, nneg, dc):
+        self._tables["v"].append((list(names), npos, nneg, dc))
+
+    def mosfets(self, names, d, g, s, b, model, w, l):
+        n = len(names)
+        self._tables["m"].append((list(names), d, g, s, b, [str(model).lower()] * n,
+                                  np.broadcast_to(np.asarray(w, float), (n,)),
+                                  np.broadcast_to(np.asarray(l, float), (n,))))
+
+    # -- build
+    def build(self) -> Netlist:
+        """Validate and freeze.
+
+        Raises
+        ------
+        NetlistError
+            Duplicate or malformed names, element names not starting with their kind's
+            letter, non-finite or non-positive resistances, unknown MOSFET models,
+            non-positive W or L, an element whose terminals are all one node.
+        """
+        nn = len(self._nodes)
+        tables = {}
+        all_names = []
+        for kind, parts in self._tables.items():
+            names = [n for p in parts for n in p[0]]
+            cols = [np.concatenate([np.asarray(p[c]).reshape(-1) for p in parts]) if parts else np.zeros(0)
+                    for c in range(1, len(parts[0]) if parts else 1)]
+            tables[kind] = (names, cols)
+            all_names.extend(names)
+            bad = [n for n in names if not n.startswith(kind)]
+            if bad:
+                raise NetlistError(f"{_KIND_NAMES[kind]} names must start with {kind.upper()!r} (SPICE); got {bad[:5]}")
+        if len(set(all_names)) != len(all_names):
+            seen, dup = set(), []
+            for n in all_names:
+                if n in seen:
+                    dup.append(n)
+                seen.add(n)
+            raise NetlistError(f"duplicate element names: {sorted(set(dup))[:10]}")
+        bad = [n for n in all_names if not _NAME_RE.match(n)] if len(all_names) < 200_000 else \
+            [n for n in set(n.rstrip("0123456789_") for n in all_names) if n and not _NAME_RE.match(n)]
+        if bad:
+            raise NetlistError(f"invalid element names (letters, digits and _ . : - [ ] < > # only): {bad[:5]}")
+
+        def idx(a, what, names):
+            a = np.asarray(a, dtype=np.int64)
+            if a.size and (a.min() < 0 or a.max() >= nn):
+                raise NetlistError(f"{what}: node index out of range")
+            return _frozen(a, np.int64)
+
+        def vals(a, what, names, positive=False):
+            a = np.asarray(a, dtype=float)
+            ok = np.isfinite(a) & (a > 0 if positive else True)
+            if not ok.all():
+                k = int(np.flatnonzero(~ok)[0])
+                need = "finite and > 0" if positive else "finite"
+                raise NetlistError(f"{what} {names[k]!r}: value must be {need}, got {a[k]!r}")
+            return _frozen(a, float)
+
+        rn, rc = tables["r"]
+        if rn:
+            n1, n2 = idx(rc[0], "resistor", rn), idx(rc[1], "resistor", rn)
+            same = np.flatnonzero(n1 == n2)
+            if same.size:
+                raise NetlistError(f"resistor {rn[same[0]]!r} has both terminals on node {self._nodes[n1[same[0]]]!r}")
+            R = ElementTable(tuple(rn), {"n1": n1, "n2": n2, "value": vals(rc[2], "resistor", rn, positive=True)})
+        else:
+            R = ElementTable((), {"n1": _frozen([], np.int64), "n2": _frozen([], np.int64), "value": _frozen([], float)})
+        out = {}
+        for kind in "vi":
+            names, c = tables[kind]
+            what = _KIND_NAMES[kind]
+            if names:
+                p, m = idx(c[0], what, names), idx(c[1], what, names)
+                same = np.flatnonzero(p == m)
+                if same.size:
+                    raise NetlistError(f"{what} {names[same[0]]!r} has both terminals on node {self._nodes[p[same[0]]]!r}")
+                out[kind] = ElementTable(tuple(names), {"npos": p, "nneg": m, "dc": vals(c[2], what, names)})
+            else:
+                z = _frozen([], np.int64)
+                out[kind] = ElementTable((), {"npos": z, "nneg": z, "dc": _frozen([], float)})
+        mn, mc = tables["m"]
+        model_names = tuple(self._models)
+        if mn:
+            mi = []
+            for name, mod in zip(mn, mc[4]):
+                if mod not in self._models:
+                    raise NetlistError(f"MOSFET {name!r} uses model {mod!r}, which is not defined (defined: {list(model_names)})")
+                mi.append(model_names.index(mod))
+            M = ElementTable(tuple(mn), {
+                "d": idx(mc[0], "mosfet", mn), "g": idx(mc[1], "mosfet", mn), "s": idx(mc[2], "mosfet", mn),
+                "b": idx(mc[3], "mosfet", mn), "model": _frozen(mi, np.int64),
+                "w": vals(mc[5], "MOSFET W of", mn, positive=True), "l": vals(mc[6], "MOSFET L of", mn, positive=True)})
+            if np.any(M.d == M.s):
+                k = int(np.flatnonzero(M.d == M.s)[0])
+                raise NetlistError(f"MOSFET {mn[k]!r} has drain and source on the same node")
+        else:
+            z = _frozen([], np.int64)
+            M = ElementTable((), {"d": z, "g": z, "s": z, "b": z, "model": z, "w": _frozen([], float), "l": _frozen([], float)})
+        for m in self._models.values():
+            if m.polarity not in ("nmos", "pmos"):
+                raise NetlistError(f"model {m.name!r}: polarity must be 'nmos' or 'pmos', got {m.polarity!r}")
+            if not (math.isfinite(m.kp) and m.kp > 0):
+                raise NetlistError(f"model {m.name!r}: kp must be finite and > 0 A/V^2, got {m.kp!r}")
+            if not (math.isfinite(m.lambda_) and m.lambda_ >= 0):
+                raise NetlistError(f"model {m.name!r}: lambda must be finite and >= 0 1/V, got {m.lambda_!r}")
+            if not math.isfinite(m.vto):
+                raise NetlistError(f"model {m.name!r}: vto must be finite, got {m.vto!r}")
+        return Netlist(self.title, self._nodes, R, out["v"], out["i"], M, self._models, self.layout)
