@@ -469,6 +469,7 @@ class NetlistBuilder:
         if mn:
             mi = []
             for name, mod in zip(mn, mc[4]):
+                mod = str(mod)
                 if mod not in self._models:
                     raise NetlistError(f"MOSFET {name!r} uses model {mod!r}, which is not defined (defined: {list(model_names)})")
                 mi.append(model_names.index(mod))

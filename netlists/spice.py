@@ -166,10 +166,10 @@ def read_spice(source) -> Netlist:
     seen = {}
     ended = False
     for no, card in cards[1:]:
-        if ended:
-            raise SpiceSyntaxError("text after .end", line=no, card=card.split()[0])
         low = card.lower()
         tok = low.split()
+        if ended:
+            raise SpiceSyntaxError("text after .end", line=no, card=tok[0])
         head = tok[0]
         if head.startswith("!") or head in ("shell", "exec"):
             raise SpiceSyntaxError("shell commands are never passed to ngspice", line=no, card=head)

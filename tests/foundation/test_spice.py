@@ -1,0 +1,137 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from devices.errors import NetlistError, SpiceSyntaxError
+from netlists import MOSModel, NetlistBuilder, read_spice, to_ngspice
+from netlists.spice import parse_value
+
+DATA = Path(__file__).with_name("data")
+
+
+def test_golden_deck_line_by_line():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_golden", DATA / "make_golden.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    expected = (DATA / "crossbar_2x3_k2_nmos.cir").read_text().splitlines()
+    got = to_ngspice(mod.golden_netlist()).splitlines()
+    for k, (e, g) in enumerate(zip(expected, got), start=1):
+        assert g == e, f"line {k} differs"
+    assert len(got) == len(expected)
+
+
+def test_golden_deck_reads_back_to_the_same_netlist():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_golden", DATA / "make_golden.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert read_spice(DATA / "crossbar_2x3_k2_nmos.cir") == mod.golden_netlist()
+
+
+@pytest.mark.parametrize("text, value", [
+    ("1k", 1e3), ("1.5K", 1.5e3), ("10meg", 1e7), ("10MEGohm", 1e7), ("2.2u", 2.2e-6), ("3n", 3e-9),
+    ("4p", 4e-12), ("5f", 5e-15), ("1m", 1e-3), ("1g", 1e9), ("1t", 1e12), ("1mil", 25.4e-6),
+    ("1e3", 1e3), ("-.5", -0.5), ("1e-3k", 1.0), ("100ohm", 100.0), ("2.5", 2.5),
+])
+def test_suffixes(text, value):
+    assert parse_value(text) == pytest.approx(value, rel=1e-15)
+
+
+def test_comments_continuations_and_case():
+    text = """My Title
+* a comment
+R1 IN mid 1K ; end-of-line comment
+r2 MID 0
++ 3k $ another comment
+V1 in GND
++ DC 1
+i1 0 mid dc 1m
+.OPTIONS reltol=1e-6
+.op
+.END
+"""
+    n = read_spice(text)
+    assert n.title == "My Title"
+    assert n.nodes == ("0", "in", "mid")
+    assert n.element("r2").value == 3e3
+    assert n.element("v1").dc == 1.0 and n.element("v1").nneg == "0"
+    assert n.element("i1").npos == "0" and n.element("i1").dc == 1e-3
+
+
+@pytest.mark.parametrize("text, line, card, words", [
+    ("t\nR1 a 0 1k\n.control\nrun\n.endc\n", 3, ".control", ["never passed"]),
+    ("t\n.include /etc/passwd\n", 2, ".include", ["other files"]),
+    ("t\n.lib models.lib typ\n", 2, ".lib", ["other files"]),
+    ("t\n!rm -rf /\n", 2, "!rm", ["shell"]),
+    ("t\nshell ls\n", 2, "shell", ["shell"]),
+    ("t\nC1 a 0 1p\n", 2, "c1", ["unsupported element", "R, V, I and M"]),
+    ("t\nX1 a b sub\n", 2, "x1", ["unsupported element"]),
+    ("t\nR1 a 0 1k\n.tran 1n 1u\n", 3, ".tran", ["unsupported dot command"]),
+    ("t\n.param x=1\n", 2, ".param", ["unsupported dot command"]),
+    ("t\nR1 a 0\n", 2, "r1", ["expected 'R<name> n1 n2 value'"]),
+    ("t\nR1 a 0 abc\n", 2, "r1", ["cannot read number 'abc'"]),
+    ("t\nV1 a 0 AC 1\n", 2, "v1", ["AC, PULSE"]),
+    ("t\nV1 a 0 PULSE(0 1 0 1n 1n 1u 2u)\n", 2, "v1", ["AC, PULSE"]),
+    ("t\nR1 a 0 1k\nr1 b 0 1k\n", 3, "r1", ["defined twice", "line 2"]),
+    ("t\n.model n1 nmos (level=3 vto=0.4)\n", 2, ".model", ["only level=1"]),
+    ("t\n.model n1 nmos (level=1 gamma=0.4)\n", 2, ".model", ["unsupported parameter 'gamma=0.4'"]),
+    ("t\n.model n1 nmos (level=1 is=1e-14)\n", 2, ".model", ["junction diodes"]),
+    ("t\n.model d1 d (is=1e-14)\n", 2, ".model", ["nmos or pmos only"]),
+    ("t\nM1 d g s b n1 W=1u L=1u AD=1p\n", 2, "m1", ["unsupported instance parameter 'ad=1p'"]),
+    ("t\n+ 1k\n", 2, "+", ["continuation"]),
+    ("t\nR1 a 0 1k\n.end\nR2 a 0 1k\n", 4, "r2", ["after .end"]),
+])
+def test_rejections_name_line_and_card(text, line, card, words):
+    with pytest.raises(SpiceSyntaxError) as info:
+        read_spice(text)
+    assert info.value.line == line and info.value.card == card
+    assert f"line {line}:" in str(info.value)
+    for w in words:
+        assert w in str(info.value)
+
+
+def test_undefined_model_is_an_error():
+    with pytest.raises(NetlistError, match="model 'nx', which is not defined"):
+        read_spice("t\nM1 d g 0 0 nx W=1u L=1u\nV1 g 0 1\nR1 d 0 1k\n")
+
+
+_node = st.sampled_from(["0", "a", "b", "c", "n_1", "x.y"])
+_value = st.floats(min_value=1e-15, max_value=1e15, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("rvim"), _node, _node, _node, _node, _value, st.floats(-5, 5)),
+                min_size=1, max_size=12))
+def test_write_read_round_trip(cards):
+    b = NetlistBuilder("round trip")
+    b.model(MOSModel("nm", "nmos", vto=0.45, kp=1.7e-4, lambda_=0.03))
+    b.model(MOSModel("pm", "pmos", vto=-0.45, kp=0.6e-4, lambda_=0.0))
+    for k, (kind, n1, n2, n3, n4, value, signed) in enumerate(cards):
+        if kind != "m" and n1 == n2:
+            continue
+        if kind == "r":
+            b.resistor(f"r{k}", n1, n2, value)
+        elif kind == "v":
+            b.vsource(f"v{k}", n1, n2, signed)
+        elif kind == "i":
+            b.isource(f"i{k}", n1, n2, signed * 1e-3)
+        elif n1 != n3:
+            b.mosfet(f"m{k}", n1, n2, n3, n4, "nm" if value > 1 else "pm", value % 1e-5 + 1e-8, 1e-7)
+    n = b.build()
+    back = read_spice(to_ngspice(n))
+    assert back == n
+    assert back.models == n.models
+
+
+def test_path_input(tmp_path):
+    p = tmp_path / "deck.cir"
+    p.write_text("title\nR1 a 0 1k\nV1 a 0 1\n.end\n")
+    assert read_spice(p) == read_spice(str(p))
+    with pytest.raises(NetlistError, match="read_spice takes SPICE text or a path"):
+        read_spice(42)
