@@ -29,6 +29,8 @@ All accept ``M`` as an int or an integer array (vectorized over M).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from devices.errors import ParameterError
@@ -231,8 +233,8 @@ def scheduled_basisn_steps(network, d, bits, K, codes=None, seed: int = 0):
     d = check_crossbar_size(d)
     bits = check_bits(bits)
     codes = {} if codes is None else dict(codes)
-    rng = np.random.default_rng(seed)
-    basis = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    rng = np.random.default_rng([seed, d])
+    basis = _orthogonal_basis(d, seed)
     steps, pps = [], []
     for lay in net.layers:
         parts = -(-lay.fan_in // d)
@@ -246,6 +248,14 @@ def scheduled_basisn_steps(network, d, bits, K, codes=None, seed: int = 0):
         steps.append(sched.steps_per_inference)
         pps.append(sched.mean_pieces_per_step)
     return np.asarray(steps, dtype=np.int64), np.asarray(pps, dtype=float)
+
+
+@functools.lru_cache(maxsize=16)
+def _orthogonal_basis(d: int, seed: int) -> np.ndarray:
+    """Seeded random orthogonal ``d x d`` basis (QR of a Gaussian matrix), cached."""
+    q = np.linalg.qr(np.random.default_rng([seed, d, 1]).standard_normal((d, d)))[0]
+    q.setflags(write=False)
+    return q
 
 
 def crossover(ws, basisn, m) -> int:
