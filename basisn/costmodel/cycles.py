@@ -214,7 +214,8 @@ def scheduled_basisn_steps(network, d, bits, K, codes=None, seed: int = 0):
         codes of a trained BasisN model. Layers missing from it (or all, if ``None``)
         get the fine-tuning initialisation of paper 3.4 on seeded random weights:
         ``W ~ N(0, 1/fan_in)`` zero-padded to whole pieces, ``C = W_piece B^-1`` with a
-        random orthogonal basis ``B``, quantized with :func:`basisn.quant.best_scale`.
+        random orthogonal basis ``B``, quantized to ``bits``-bit two's complement with
+        the per-layer step that minimises the squared error (:func:`_quantize`).
         Such codes carry no contest regularization (dense bit planes).
     seed : int
         Seed of the random weights and basis.
@@ -226,7 +227,6 @@ def scheduled_basisn_steps(network, d, bits, K, codes=None, seed: int = 0):
     pieces_per_step : ndarray of float, shape (layers,)
         ``Schedule.mean_pieces_per_step`` per layer.
     """
-    from basisn.quant import best_scale, quantize_int
     from basisn.scheduler import schedule_codes
 
     net = get_network(network)
@@ -243,11 +243,31 @@ def scheduled_basisn_steps(network, d, bits, K, codes=None, seed: int = 0):
             w = np.zeros((lay.n, parts * d))
             w[:, : lay.fan_in] = rng.standard_normal((lay.n, lay.fan_in)) / np.sqrt(lay.fan_in)
             c = w.reshape(lay.n, parts, d) @ basis  # rows of B are basis vectors: C = W B^-1 = W B^T
-            q = quantize_int(c, best_scale(c, bits), bits)
+            q = _quantize(c, bits)
         sched = schedule_codes(np.asarray(q), bits, K, positions=lay.positions)
         steps.append(sched.steps_per_inference)
         pps.append(sched.mean_pieces_per_step)
     return np.asarray(steps, dtype=np.int64), np.asarray(pps, dtype=float)
+
+
+def _quantize(c: np.ndarray, bits: int, n_grid: int = 64) -> np.ndarray:
+    """Two's complement codes of ``c`` with the per-tensor step of least squared error.
+
+    The step is searched on ``n_grid`` values between ``max|c| / 2**(bits+2)`` and
+    ``max|c| / (2**(bits-1) - 1/2)``, as the fine-tuning initialisation ``quantize(W B^-1)``
+    of paper 3.4 (restated here so that this package needs only ``basisn.scheduler``).
+    """
+    qmin, qmax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    top = float(np.abs(c).max())
+    if top == 0.0:
+        return np.zeros(c.shape, dtype=np.int64)
+    best, best_err = None, np.inf
+    for step in np.geomspace(top / 2 ** (bits + 2), top / max(qmax + 0.5, 0.5), n_grid):
+        q = np.clip(np.rint(c / step), qmin, qmax)
+        err = float(np.sum((c - step * q) ** 2))
+        if err < best_err:
+            best, best_err = q, err
+    return best.astype(np.int64)
 
 
 @functools.lru_cache(maxsize=16)
