@@ -103,7 +103,12 @@ def compute(args):
     sweep = cycle_sweep(nets, args.d, args.bits, conv, chip, args.max_crossbars, args.seed)
     slow = slowdown_table(BIG_NETWORKS, args.table_d, args.n_crossbars, conv, chip)
     rename = {"network": "benchmark"}
-    ds = xr.merge([tab.rename(rename), counts.rename(rename), slow.rename(rename), sweep], compat="no_conflicts", join="outer", combine_attrs="drop")
+    ds = xr.merge([tab.rename(rename), counts.rename(rename), slow.rename(rename), sweep], compat="no_conflicts", join="outer",
+                  combine_attrs="drop_conflicts")
+    labels = {"benchmark": "paper Table 1 benchmark", "network": "network of the cycle sweep",
+              "convention": "WS mapping convention", "scheme": "reprogramming scheme of the WS baseline"}
+    for name, long_name in labels.items():
+        ds[name].attrs.update(long_name=long_name, units="")  # labels: no physical unit
     ds.attrs.update(provenance(study="paper_figures", convention=conv.name, convention_description=conv.describe()))
     ds.attrs.update({**tab.attrs, **sweep.attrs, **slow.attrs})
     ds.attrs.update(_attrs("chip", chip))

@@ -33,7 +33,7 @@ import numpy as np
 
 from devices.errors import ParameterError
 
-from .networks import Network, get_network
+from .networks import get_network
 
 __all__ = [
     "MappingConvention",

@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from devices.errors import ParameterError
 
 from .cycles import (
     basisn_cycles,

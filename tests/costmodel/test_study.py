@@ -17,6 +17,12 @@ def test_quick_run_and_plot_only(tmp_path, capsys):
     out = tmp_path / "pf.h5"
     assert paper_figures.main([*QUICK, "--out", str(out)]) == 0
     assert out.is_file()
+    from crossbar.archive import read_dataset
+
+    ds = read_dataset(out)
+    missing = [k for k, v in ds.variables.items() if "units" not in v.attrs and v.dtype.kind in "iuf"]
+    assert missing == []
+    assert ds.attrs["git_commit"] is not None and ds.attrs["chip_n_crossbars"] == 48
     for name in ("table1.md", "cycles_digits-mlp.png", "fig2a_slowdown.png", "crossbars_vs_d.png"):
         (tmp_path / name).unlink()
     assert paper_figures.main(["--plot-only", str(out)]) == 0
