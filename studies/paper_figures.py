@@ -174,6 +174,7 @@ def plot(ds, folder: Path) -> list:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -226,6 +227,8 @@ def plot(ds, folder: Path) -> list:
     for n in [b for b in ds.benchmark.values if b in ds.network.values]:
         line, = ax.loglog(ds.d, ds.crossbars_needed.sel(network=n), "o-", label=f"{SHORT[str(n)]} (ours)")
         ax.plot([256], [int(ds.crossbars_paper.sel(benchmark=n))], "x", ms=10, color=line.get_color())
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xticks(ds.d.values, [str(int(d)) for d in ds.d.values])
     ax.set_xlabel("crossbar size d (rows = columns)")
     ax.set_ylabel("WS crossbars needed (count)")
