@@ -26,8 +26,10 @@ if str(REPO) not in sys.path:
 
 from basisn.costmodel import (  # noqa: E402
     BIG_NETWORKS,
+    BLOCK_BASED,
     DEFAULT_AREA,
     DEFAULT_ENERGY,
+    ROW_BASED,
     NETWORK_NAMES,
     ChipModel,
     convention_counts,
@@ -64,6 +66,13 @@ def parse_args(argv=None):
                    help="BasisN pieces per crossbar step for the big networks (default K, assumption)")
     p.add_argument("--programming-parallelism", type=int, default=1,
                    help="crossbars reprogrammed at once; 0 = all on the chip (default 1, assumption)")
+    p.add_argument("--row-cycles", type=float, default=ROW_BASED.cycles_ref,
+                   help=f"cycles to reprogram a 128x128 crossbar, row-based [13] (default {ROW_BASED.cycles_ref:g})")
+    p.add_argument("--block-cycles", type=float, default=BLOCK_BASED.cycles_ref,
+                   help=f"cycles to reprogram a 128x128 crossbar, block-based [12] (default {BLOCK_BASED.cycles_ref:g})")
+    p.add_argument("--param", action="append", default=[], metavar="MODEL.FIELD=VALUE",
+                   help="override an energy or area constant, e.g. energy.e_pulse=2e-12 or area.tg_f2=100 "
+                        "(fields: see basisn/costmodel/parameters.py); repeatable")
     p.add_argument("--convention", default="bias-row",
                    help="mapping convention of the WS count (default bias-row, the best match; or plain, ...)")
     p.add_argument("--max-crossbars", type=int, default=20000, help="top of the crossbar sweep (default 20000)")
@@ -79,6 +88,25 @@ def _attrs(prefix, obj):
     return out
 
 
+def _overrides(items):
+    """``["energy.e_pulse=2e-12", ...]`` -> EnergyModel, AreaModel with those fields replaced."""
+    models = {"energy": DEFAULT_ENERGY, "area": DEFAULT_AREA}
+    changes = {"energy": {}, "area": {}}
+    for item in items:
+        key, sep, value = item.partition("=")
+        model, _, field = key.partition(".")
+        names = {k: [f.name for f in dataclasses.fields(v)] for k, v in models.items()}
+        if not sep or model not in models or field not in names[model]:
+            allowed = ", ".join(f"{k}.{n}" for k, v in names.items() for n in v)
+            raise ParameterError(f"--param {item!r}: expected MODEL.FIELD=VALUE with MODEL.FIELD one of {allowed}")
+        try:
+            changes[model][field] = float(value)
+        except ValueError:
+            raise ParameterError(f"--param {item!r}: value {value!r} is not a number") from None
+    return (dataclasses.replace(models["energy"], **changes["energy"]),
+            dataclasses.replace(models["area"], **changes["area"]))
+
+
 def compute(args):
     """Run the cost model and return one xarray.Dataset."""
     import xarray as xr
@@ -90,18 +118,22 @@ def compute(args):
                      pieces_per_step=args.pieces_per_step, programming_parallelism=par or None)
     nets = [get_network(n).name for n in args.networks]
     conv = get_convention(args.convention)
-    tab = table1(args.table_bits, conv, chip)
+    energy, area = _overrides(args.param)
+    row = dataclasses.replace(ROW_BASED, cycles_ref=args.row_cycles)
+    block = dataclasses.replace(BLOCK_BASED, cycles_ref=args.block_cycles)
+    models = dict(energy=energy, area=area, row=row, block=block)
+    tab = table1(args.table_bits, conv, chip, **models)
     other = ChipModel(**{**dataclasses.asdict(chip), "programming_parallelism": None if par == 1 else 1})
-    alt = table1(args.table_bits, conv, other)
+    alt = table1(args.table_bits, conv, other, **models)
     tag = "all_parallel" if par == 1 else "sequential"
     for k in ("cycle_ratio_row", "cycle_ratio_block", "edp_ratio_row", "edp_ratio_block"):
         tab[f"{k}_{tag}"] = alt[k].assign_attrs(long_name=alt[k].attrs["long_name"] + f" ({tag} programming)")
-    plain_tab = table1(args.table_bits, "plain", chip)
+    plain_tab = table1(args.table_bits, "plain", chip, **models)
     for k in ("cycle_ratio_row", "cycle_ratio_block"):
         tab[f"{k}_plain_count"] = plain_tab[k].assign_attrs(long_name=plain_tab[k].attrs["long_name"] + " (plain count)")
     counts = convention_counts(args.table_d)
-    sweep = cycle_sweep(nets, args.d, args.bits, conv, chip, args.max_crossbars, args.seed)
-    slow = slowdown_table(BIG_NETWORKS, args.table_d, args.n_crossbars, conv, chip)
+    sweep = cycle_sweep(nets, args.d, args.bits, conv, chip, args.max_crossbars, args.seed, row, block)
+    slow = slowdown_table(BIG_NETWORKS, args.table_d, args.n_crossbars, conv, chip, row, block)
     rename = {"network": "benchmark"}
     ds = xr.merge([tab.rename(rename), counts.rename(rename), slow.rename(rename), sweep], compat="no_conflicts", join="outer",
                   combine_attrs="drop_conflicts")
@@ -112,8 +144,10 @@ def compute(args):
     ds.attrs.update(provenance(study="paper_figures", convention=conv.name, convention_description=conv.describe()))
     ds.attrs.update({**tab.attrs, **sweep.attrs, **slow.attrs})
     ds.attrs.update(_attrs("chip", chip))
-    ds.attrs.update(_attrs("energy", DEFAULT_ENERGY))
-    ds.attrs.update(_attrs("area", DEFAULT_AREA))
+    ds.attrs.update(_attrs("energy", energy))
+    ds.attrs.update(_attrs("area", area))
+    ds.attrs.update(_attrs("row", row))
+    ds.attrs.update(_attrs("block", block))
     return ds
 
 

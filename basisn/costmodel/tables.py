@@ -42,7 +42,17 @@ from .mapping import (
     get_convention,
 )
 from .networks import BIG_NETWORKS, SMALL_NETWORKS, get_network
-from .parameters import DEFAULT_AREA, DEFAULT_ENERGY, NEURRAM_CHIP, AreaModel, ChipModel, EnergyModel
+from .parameters import (
+    BLOCK_BASED,
+    DEFAULT_AREA,
+    DEFAULT_ENERGY,
+    NEURRAM_CHIP,
+    ROW_BASED,
+    AreaModel,
+    ChipModel,
+    EnergyModel,
+    ProgrammingScheme,
+)
 
 __all__ = ["PAPER_TABLE1", "table1", "convention_counts", "cycle_sweep", "slowdown_table", "crossbar_grid"]
 
@@ -69,7 +79,8 @@ def _var(values, dims, units, long_name, **extra):
 
 
 def table1(bits: int = 4, convention="bias-row", chip: ChipModel = NEURRAM_CHIP,
-           energy: EnergyModel = DEFAULT_ENERGY, area: AreaModel = DEFAULT_AREA) -> xr.Dataset:
+           energy: EnergyModel = DEFAULT_ENERGY, area: AreaModel = DEFAULT_AREA,
+           row: ProgrammingScheme = ROW_BASED, block: ProgrammingScheme = BLOCK_BASED) -> xr.Dataset:
     """Our Table 1 beside the paper's, for the three benchmarks.
 
     Parameters
@@ -82,6 +93,8 @@ def table1(bits: int = 4, convention="bias-row", chip: ChipModel = NEURRAM_CHIP,
         columns (the table always shows the ``plain`` count as well).
     chip, energy, area : parameter dataclasses
         ``chip.d`` and ``chip.n_crossbars`` set the crossbar size and count (256, 48).
+    row, block : ProgrammingScheme
+        The row-based [13] and block-based [12] reprogramming baselines.
 
     Returns
     -------
@@ -101,8 +114,8 @@ def table1(bits: int = 4, convention="bias-row", chip: ChipModel = NEURRAM_CHIP,
     for net in nets:
         n_plain = crossbar_count(net, d, "plain")
         n_best = crossbar_count(net, d, conv)
-        c_row = float(ws_cycles(net, d, m, "row", conv, chip))
-        c_block = float(ws_cycles(net, d, m, "block", conv, chip))
+        c_row = float(ws_cycles(net, d, m, row, conv, chip))
+        c_block = float(ws_cycles(net, d, m, block, conv, chip))
         c_b = float(basisn_cycles(net, d, m, bits, chip))
         e_ws = ws_energy(net, d, m, conv, energy)["total"]
         e_b = basisn_energy(net, d, bits, chip, energy, "full")["total"]
@@ -186,7 +199,8 @@ def crossbar_grid(max_crossbars: int, n_points: int = 160, extra=()) -> np.ndarr
 
 def cycle_sweep(networks=BIG_NETWORKS + SMALL_NETWORKS, ds=(64, 128, 256, 512), bits=(1, 2, 3, 4),
                 convention="bias-row", chip: ChipModel = NEURRAM_CHIP, max_crossbars: int = 20000,
-                seed: int = 0) -> xr.Dataset:
+                seed: int = 0, row: ProgrammingScheme = ROW_BASED,
+                block: ProgrammingScheme = BLOCK_BASED) -> xr.Dataset:
     """Cycles per inference vs number of crossbars (paper Figs. 7-9) and the crossover.
 
     The large networks use the parallelism assumption of ``chip`` (p pieces per step);
@@ -207,7 +221,7 @@ def cycle_sweep(networks=BIG_NETWORKS + SMALL_NETWORKS, ds=(64, 128, 256, 512), 
     conv = get_convention(convention)
     needed = np.array([[crossbar_count(n, d, conv) for d in ds] for n in nets], dtype=np.int64)
     m = crossbar_grid(max(max_crossbars, int(needed.max()) * 4), extra=[48, *needed.ravel().tolist()])
-    schemes = ["row", "block"]
+    schemes = [row, block]
     ws = np.zeros((len(nets), len(ds), 2, m.size))
     bn = np.zeros((len(nets), len(ds), len(bits), m.size))
     pps = np.zeros((len(nets), len(ds), len(bits)))
@@ -261,11 +275,12 @@ def cycle_sweep(networks=BIG_NETWORKS + SMALL_NETWORKS, ds=(64, 128, 256, 512), 
 
 
 def slowdown_table(networks=BIG_NETWORKS, d: int = 256, m: int = 48, convention="bias-row",
-                   chip: ChipModel = NEURRAM_CHIP) -> xr.Dataset:
+                   chip: ChipModel = NEURRAM_CHIP, row: ProgrammingScheme = ROW_BASED,
+                   block: ProgrammingScheme = BLOCK_BASED) -> xr.Dataset:
     """Paper Fig. 2(a): WS cycles on ``m`` crossbars over WS with enough crossbars."""
     nets = [get_network(n).name for n in networks]
     m = check_crossbars(m)
-    vals = np.array([[slowdown(n, d, m, s, convention, chip) for s in ("row", "block")] for n in nets])
+    vals = np.array([[slowdown(n, d, m, s, convention, chip) for s in (row, block)] for n in nets])
     return xr.Dataset(
         {"slowdown": (("network", "scheme"), vals,
                       {"units": "1", "long_name": f"WS cycles on {m} crossbars / WS cycles without reprogramming"})},
