@@ -25,6 +25,7 @@ published architectures layer by layer, so the tables are generated, not typed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from devices.errors import ParameterError
@@ -110,8 +111,9 @@ class Network:
     """Input (channels, height, width) or (features,); documentation only."""
     source: str = ""
     """Where the architecture comes from."""
-    meta: dict = field(default_factory=dict, compare=False)
-    """Free-form extra information (e.g. ``{"defined_in": "basisn.costmodel"}``)."""
+    meta: tuple = field(default=(), compare=False)
+    """Free-form extra information as ``(key, value)`` pairs (immutable, so cached
+    networks can be shared), e.g. ``(("defined_in", "basisn.costmodel"),)``."""
 
     def __post_init__(self):
         if not self.layers:
@@ -248,7 +250,7 @@ def mnist1d_cnn(length: int = 40, channels: tuple = (16, 32), n_classes: int = 1
         raise ParameterError(f"length {length} is too short for {len(channels)} pooling stages")
     layers.append(Layer("fc", _pos_int(n_classes, "n_classes"), cin * size, kind="fc", has_bias=True))
     return Network("mnist1d-cnn", tuple(layers), (1, length),
-                   source="MNIST-1D 1-D CNN as basisn.models.cnn1d defaults", meta={"defined_in": "basisn.costmodel"})
+                   source="MNIST-1D 1-D CNN as basisn.models.cnn1d defaults", meta=(("defined_in", "basisn.costmodel"),))
 
 
 def _mlp(name: str, n_in: int, hidden, n_out: int, source: str) -> Network:
@@ -256,7 +258,7 @@ def _mlp(name: str, n_in: int, hidden, n_out: int, source: str) -> Network:
     layers = tuple(
         Layer(f"fc{i + 1}", sizes[i + 1], sizes[i], kind="fc", has_bias=True) for i in range(len(sizes) - 1)
     )
-    return Network(name, layers, (n_in,), source=source, meta={"defined_in": "basisn.costmodel"})
+    return Network(name, layers, (n_in,), source=source, meta=(("defined_in", "basisn.costmodel"),))
 
 
 _REGISTRY = {
@@ -285,7 +287,12 @@ def get_network(name) -> Network:
     """
     if isinstance(name, Network):
         return name
-    try:
-        return _REGISTRY[name]()
-    except (KeyError, TypeError):
-        raise ParameterError(f"unknown network {name!r}; allowed: {', '.join(NETWORK_NAMES)}") from None
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ParameterError(f"unknown network {name!r}; allowed: {', '.join(NETWORK_NAMES)}")
+    return _build(name)
+
+
+@functools.lru_cache(maxsize=None)
+def _build(name: str) -> Network:
+    """Build a registered network once (networks are frozen, so sharing them is safe)."""
+    return _REGISTRY[name]()
