@@ -44,14 +44,18 @@ backtracking on the residual norm; non-convergence raises
 from __future__ import annotations
 
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
+from crossbar.condense import CondensedCells
 from crossbar.mosfet import level1
+from crossbar.ordering import geometric_nested_dissection
 from crossbar.topology import check_topology
 from devices.errors import ConvergenceError, NetlistError
 from netlists.netlist import Netlist
@@ -87,13 +91,19 @@ class SolverOptions:
     """Largest node-voltage change of one Newton step, volt."""
     factorization: str = "auto"
     """``"auto"`` (CHOLMOD when installed), ``"cholmod"`` or ``"superlu"``."""
+    blas_threads: int | None = 1
+    """Threads for the BLAS/OpenMP libraries while the solver runs.  NumPy, SciPy and
+    CHOLMOD each load their own OpenBLAS; their idle threads spin and steal cores from
+    each other, which made Newton-GMRES on 2 cores twice as slow.  ``None`` leaves the
+    libraries' own settings."""
 
 
 class _Factor:
     """A factorized SPD matrix with ``solve(b)`` and numeric ``refactor(A)``."""
 
-    def __init__(self, A: sp.csc_matrix, method: str):
+    def __init__(self, A: sp.csc_matrix, method: str, perm: np.ndarray | None = None):
         global _warned_no_cholmod
+        self.perm = perm
         if method == "auto":
             method = "cholmod" if HAVE_CHOLMOD else "superlu"
             if not HAVE_CHOLMOD and not _warned_no_cholmod:
@@ -107,22 +117,41 @@ class _Factor:
             raise NetlistError(f"factorization must be 'auto', 'cholmod' or 'superlu', got {method!r}")
         self.method = method
         self.n = A.shape[0]
+        self.ordering = "amd" if perm is None else "nested-dissection"
+        A = self._permute(A)
         if method == "cholmod":
-            self._sym = _cholmod_analyze(A, mode="supernodal", ordering_method="amd")
+            self._sym = _cholmod_analyze(A, mode="supernodal", ordering_method="amd" if perm is None else "natural")
             self._f = self._sym.cholesky(A)
         else:
-            self._f = spla.splu(A, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True}, diag_pivot_thresh=0.0)
+            self._f = self._splu(A)
+
+    def _permute(self, A):
+        if self.perm is None:
+            return A.tocsc()
+        return A.tocsr()[self.perm][:, self.perm].tocsc()
+
+    def _splu(self, A):
+        spec = "MMD_AT_PLUS_A" if self.perm is None else "NATURAL"
+        return spla.splu(A, permc_spec=spec, options={"SymmetricMode": True}, diag_pivot_thresh=0.0)
 
     def refactor(self, A: sp.csc_matrix) -> None:
+        A = self._permute(A)
         if self.method == "cholmod":
             self._f.cholesky_inplace(A)
         else:
-            self._f = spla.splu(A, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True}, diag_pivot_thresh=0.0)
+            self._f = self._splu(A)
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         if self.n == 0:
             return np.zeros_like(b)
-        return self._f(b) if self.method == "cholmod" else self._f.solve(b)
+        if self.perm is not None:
+            b = b[self.perm]
+        x = self._f(b) if self.method == "cholmod" else self._f.solve(b)
+        if self.perm is not None:
+            out = np.empty_like(x)
+            out[self.perm] = x
+            return out
+        return x
 
 
 def _laplacian(n, a, b, g) -> sp.csr_matrix:
@@ -141,6 +170,10 @@ def prepare(netlist: Netlist, options: SolverOptions | None = None) -> "NativeSy
     return NativeSystem(netlist, options)
 
 
+def _blas_limit(options):
+    return threadpool_limits(limits=options.blas_threads) if options.blas_threads is not None else nullcontext()
+
+
 class NativeSystem:
     """A netlist prepared for repeated native solves (see :func:`prepare`)."""
 
@@ -148,15 +181,14 @@ class NativeSystem:
         self.netlist = netlist
         self.options = options or SolverOptions()
         check_topology(netlist)
+        with _blas_limit(self.options):
+            self._setup()
+
+    def _setup(self):
+        netlist = self.netlist
         n = len(netlist.nodes)
         R, V, I, M = netlist.resistors, netlist.vsources, netlist.isources, netlist.mosfets
         self.n = n
-        # linear conductance Laplacian over all nodes (ground included, index 0)
-        ga = np.concatenate([R.n1, M.d, M.s])
-        gb = np.concatenate([R.n2, M.b, M.b])
-        gv = np.concatenate([1.0 / R.value, np.full(2 * len(M), GMIN)])
-        keep = ga != gb  # drain/source tied to bulk: the junction is shorted
-        self.L = _laplacian(n, ga[keep], gb[keep], gv[keep])
         grounded = (V.nneg == 0) | (V.npos == 0)
         self.reduced = bool(np.all(grounded))
         # MOSFET parameters as arrays
@@ -168,20 +200,113 @@ class NativeSystem:
                 kp=np.array([models[k].kp for k in M.model]),
                 lam=np.array([models[k].lambda_ for k in M.model]),
                 w=np.asarray(M.w), l=np.asarray(M.l))
+        n1, n2, rv = np.asarray(R.n1), np.asarray(R.n2), np.asarray(R.value)
+        self.elim = np.zeros(0, np.int64)
+        self.cells = None
+        self.mos_normal = np.ones(len(M), bool)
+        bulk_a, bulk_b = np.concatenate([M.d, M.s]), np.concatenate([M.b, M.b])
+        if self.reduced:
+            self.sigma = np.where(V.nneg == 0, 1.0, -1.0)  # v(driven) = sigma * dc
+            self.driven = np.where(V.nneg == 0, V.npos, V.nneg)
+            fixed = np.zeros(n, bool)
+            fixed[0] = True
+            fixed[self.driven] = True
+            if len(M):  # 1T1R cells: inner node condensed out of the Newton system
+                self.cells = CondensedCells.find(netlist, fixed, self._mp, GMIN)
+            if self.cells is not None:
+                keep_r = np.ones(len(R), bool)
+                keep_r[self.cells.res] = False
+                n1, n2, rv = n1[keep_r], n2[keep_r], rv[keep_r]
+                self.mos_normal[self.cells.mos] = False
+                # the inner node's junction to bulk is inside the cell model
+                inner = np.zeros(n, bool)
+                inner[self.cells.m] = True
+                keep_j = ~inner[bulk_a]
+                bulk_a, bulk_b = bulk_a[keep_j], bulk_b[keep_j]
+            # series nodes (two resistors, nothing else) are eliminated exactly
+            n1, n2, rv = self._series_reduce(n1, n2, rv)
+        # linear conductance Laplacian over all nodes (ground included, index 0)
+        ga = np.concatenate([n1, bulk_a])
+        gb = np.concatenate([n2, bulk_b])
+        gv = np.concatenate([1.0 / rv, np.full(bulk_a.size, GMIN)])
+        keep = ga != gb  # drain/source tied to bulk: the junction is shorted
+        self.L = _laplacian(n, ga[keep], gb[keep], gv[keep])
         if self.reduced:
             self._setup_reduced()
         else:
             self._setup_mna()
 
     # ------------------------------------------------------------------ set-up
-    def _setup_reduced(self):
-        V = self.netlist.vsources
+    def _series_reduce(self, n1, n2, rv):
+        """Eliminate nodes joined to exactly two resistors and nothing else.
+
+        Such a node ``m`` between ``a`` (``r_a``) and ``b`` (``r_b``) is replaced by one
+        resistor ``r_a + r_b`` from ``a`` to ``b`` (exact); its voltage is recovered after
+        the solve as ``(v_a / r_a + v_b / r_b) / (1 / r_a + 1 / r_b)``.  A 1T1R cell with
+        a linear access transistor loses its inner node this way.  Only nodes whose
+        neighbours both stay are taken, so chains are shortened, never mis-joined.
+        """
+        net = self.netlist
         n = self.n
-        self.sigma = np.where(V.nneg == 0, 1.0, -1.0)  # v(driven) = sigma * dc
-        self.driven = np.where(V.nneg == 0, V.npos, V.nneg)
+        V, I, M = net.vsources, net.isources, net.mosfets
+        if len(n1) < 2:
+            return n1, n2, rv
+        deg = np.bincount(n1, minlength=n) + np.bincount(n2, minlength=n)
+        touched = np.zeros(n, bool)
+        touched[0] = True
+        for arr in (V.npos, V.nneg, I.npos, I.nneg, M.d, M.g, M.s, M.b):
+            touched[arr] = True
+        cand = (deg == 2) & ~touched
+        if not cand.any():
+            return n1, n2, rv
+        # incidence list (node, resistor, other end) restricted to candidate nodes
+        node = np.concatenate([n1, n2])
+        res = np.concatenate([np.arange(len(n1)), np.arange(len(n1))])
+        other = np.concatenate([n2, n1])
+        keep = cand[node]
+        node, res, other = node[keep], res[keep], other[keep]
+        order = np.argsort(node, kind="stable")
+        node, res, other = node[order].reshape(-1, 2), res[order].reshape(-1, 2), other[order].reshape(-1, 2)
+        m = node[:, 0]
+        a, b = other[:, 0], other[:, 1]
+        ok = ~cand[a] & ~cand[b]
+        m, a, b, ra_idx, rb_idx = m[ok], a[ok], b[ok], res[ok, 0], res[ok, 1]
+        if m.size == 0:
+            return n1, n2, rv
+        ra, rb = rv[ra_idx], rv[rb_idx]
+        drop = np.zeros(len(n1), bool)
+        drop[ra_idx] = True
+        drop[rb_idx] = True
+        join = a != b  # a == b: the node hangs off one node by two resistors, no current
+        self.elim, self.elim_a, self.elim_b = m, a, b
+        self.elim_wa = (1 / ra) / (1 / ra + 1 / rb)
+        return (np.concatenate([n1[~drop], a[join]]), np.concatenate([n2[~drop], b[join]]),
+                np.concatenate([rv[~drop], (ra + rb)[join]]))
+
+    def _recover(self, v):
+        """Voltages of eliminated series nodes, in place on ``v`` (S, n)."""
+        if self.cells is not None:
+            for s in range(v.shape[0]):
+                v[s, self.cells.m] = self.cells.solve_inner(v[s])
+        if self.elim.size:
+            v[:, self.elim] = self.elim_wa * v[:, self.elim_a] + (1 - self.elim_wa) * v[:, self.elim_b]
+        return v
+
+    def _ordering(self, free):
+        layout = self.netlist.layout
+        xy = getattr(layout, "node_xy", None)
+        if xy is None or len(xy) != self.n or free.size < 4 * 256:
+            return None
+        return geometric_nested_dissection(np.asarray(xy)[free], self.Gff)
+
+    def _setup_reduced(self):
+        n = self.n
         is_driven = np.zeros(n, bool)
         is_driven[0] = True
         is_driven[self.driven] = True
+        is_driven[self.elim] = True  # eliminated series nodes are not unknowns either
+        if self.cells is not None:
+            is_driven[self.cells.m] = True  # nor the condensed inner nodes of 1T1R cells
         self.free = np.flatnonzero(~is_driven)
         self.pos = np.full(n, -1, np.int64)
         self.pos[self.free] = np.arange(self.free.size)
@@ -190,12 +315,9 @@ class NativeSystem:
         self.Gfd = self.L[self.free][:, self.driven].tocsr()
         self.Ld = self.L[self.driven].tocsr()  # rows of driven nodes, all columns
         self.factor = None
+        self.perm = self._ordering(self.free)
         if self.netlist.is_linear:
-            self.factor = _Factor(self.Gff, self.options.factorization)
-        else:
-            M = self.netlist.mosfets
-            # symmetric preconditioner pattern: conductance between drain and source
-            self._mos_free_ds = (self.pos[M.d] >= 0) & (self.pos[M.s] >= 0)
+            self.factor = _Factor(self.Gff, self.options.factorization, self.perm)
 
     def _setup_mna(self):
         V = self.netlist.vsources
@@ -268,6 +390,10 @@ class NativeSystem:
             ``v`` (``node``; volt), ``i`` (``branch``; ampere, SPICE sign), with a
             leading ``sample`` dim for batched sources.
         """
+        with _blas_limit(self.options):
+            return self._solve(sources, keep_voltages, chunk)
+
+    def _solve(self, sources, keep_voltages, chunk):
         vdc, idc, batched = self._source_values(sources)
         S = vdc.shape[0]
         inj = self._injection(idc)
@@ -301,6 +427,8 @@ class NativeSystem:
                   (self.factor.method if self.factor is not None else ("cholmod" if HAVE_CHOLMOD and self.options.factorization != "superlu" else "superlu")))
         return xr.Dataset(data, coords=coords, attrs={
             "backend": "native", "method": method, "newton_iterations": iters,
+            "ordering": "nested-dissection" if getattr(self, "perm", None) is not None else "amd",
+            "eliminated_series_nodes": int(self.elim.size),
             "residual": resid, "residual_units": "A", "title": net.title})
 
     # reduced formulation -----------------------------------------------------
@@ -321,91 +449,113 @@ class NativeSystem:
                 x0 = v[s, self.free]
                 iters, resid = max(iters, it), max(resid, r)
             supply = (self.Ld @ v.T).T - inj[:, self.driven] + self._mos_into(v, self.driven)
-        return v, -self.sigma[None, :] * supply, iters, resid, x0
+        return self._recover(v), -self.sigma[None, :] * supply, iters, resid, x0
 
     def _linear_residual(self, v, inj):
         if not self.free.size:
             return 0.0
-        r = (self.L[self.free] @ v.T).T - inj[:, self.free]
+        if getattr(self, "_Lf", None) is None:
+            self._Lf = self.L[self.free].tocsr()
+        r = (self._Lf @ v.T).T - inj[:, self.free]
         return float(np.max(np.abs(r)))
 
     def _mos_eval(self, v):
         M = self.netlist.mosfets
         return level1(v[M.d], v[M.g], v[M.s], **self._mp)
 
-    def _mos_into(self, v, nodes):
-        """Current leaving ``nodes`` through MOSFET channels, shape (S, len(nodes))."""
+    def _stamps(self, v):
+        """Nonlinear elements at node voltages ``v``.
+
+        Returns the current leaving every node through them (n,), Jacobian triplets in
+        node indices, and symmetric preconditioner edges (a, b, conductance).
+        """
         M = self.netlist.mosfets
+        leave = np.zeros(self.n)
+        rows, cols, vals, ea, eb, gp = [], [], [], [], [], []
+        k = self.mos_normal
+        if k.any():
+            d, g, s = M.d[k], M.g[k], M.s[k]
+            mp = {key: val[k] for key, val in self._mp.items()}
+            ids, a_d, a_g, a_s = level1(v[d], v[g], v[s], **mp)
+            np.add.at(leave, d, ids)
+            np.subtract.at(leave, s, ids)
+            for r_idx, sign in ((d, 1.0), (s, -1.0)):
+                for c_idx, a in ((d, a_d), (g, a_g), (s, a_s)):
+                    rows.append(r_idx); cols.append(c_idx); vals.append(sign * a)
+            ea.append(d); eb.append(s); gp.append(np.maximum(0.5 * (np.abs(a_d) + np.abs(a_s)), GMIN))
+        if self.cells is not None:
+            nodes, cur, r, c, val, a, b, g = self.cells.stamp(v)
+            np.add.at(leave, nodes, cur)
+            rows.append(r); cols.append(c); vals.append(val); ea.append(a); eb.append(b); gp.append(g)
+        cat = np.concatenate
+        return leave, (cat(rows), cat(cols), cat(vals)), (cat(ea), cat(eb), cat(gp))
+
+    def _mos_into(self, v, nodes):
+        """Current leaving ``nodes`` through nonlinear elements, shape (S, len(nodes))."""
         out = np.zeros((v.shape[0], len(nodes)))
-        where = np.full(self.n, -1)
-        where[nodes] = np.arange(len(nodes))
         for s in range(v.shape[0]):
-            ids = self._mos_eval(v[s])[0]
-            leave = np.zeros(self.n)
-            np.add.at(leave, M.d, ids)
-            np.subtract.at(leave, M.s, ids)
-            out[s] = leave[nodes]
+            out[s] = self._stamps(v[s])[0][nodes]
         return out
 
     def _newton_reduced(self, v, rhs, x0):
         """Newton-Raphson for one sample; ``v`` holds the driven values on entry."""
         opt = self.options
-        M = self.netlist.mosfets
         pos = self.pos
         nf = self.free.size
-        fd, fs, fg = pos[M.d], pos[M.s], pos[M.g]
 
         def residual(vf):
             v[self.free] = vf
-            ids, a_d, a_g, a_s = self._mos_eval(v)
-            F = self.Gff @ vf - rhs
-            ok_d, ok_s = fd >= 0, fs >= 0
-            np.add.at(F, fd[ok_d], ids[ok_d])
-            np.subtract.at(F, fs[ok_s], ids[ok_s])
-            return F, ids, a_d, a_g, a_s
+            leave, jac, edges = self._stamps(v)
+            return self.Gff @ vf - rhs + leave[self.free], jac, edges
 
-        def jacobian(a_d, a_g, a_s):
-            rows, cols, vals = [], [], []
-            for r_idx, sign in ((fd, 1.0), (fs, -1.0)):
-                for c_idx, a in ((fd, a_d), (fg, a_g), (fs, a_s)):
-                    ok = (r_idx >= 0) & (c_idx >= 0)
-                    rows.append(r_idx[ok]); cols.append(c_idx[ok]); vals.append(sign * a[ok])
-            J = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(nf, nf))
-            return (self.Gff + J).tocsc()
+        def jacobian(jac):
+            r, c, val = pos[jac[0]], pos[jac[1]], jac[2]
+            ok = (r >= 0) & (c >= 0)
+            return (self.Gff + sp.csc_matrix((val[ok], (r[ok], c[ok])), shape=(nf, nf))).tocsc()
 
-        def precond_matrix(a_d, a_s):
-            g = np.maximum(0.5 * (np.abs(a_d) + np.abs(a_s)), GMIN)
-            both = self._mos_free_ds
-            P = _laplacian(nf, fd[both], fs[both], g[both])
-            one_d = (fd >= 0) & ~both
-            one_s = (fs >= 0) & ~both
+        def precond_matrix(edges):
+            a, b, g = pos[edges[0]], pos[edges[1]], edges[2]
+            both = (a >= 0) & (b >= 0)
+            P = _laplacian(nf, a[both], b[both], g[both])
             diag = np.zeros(nf)
-            np.add.at(diag, fd[one_d], g[one_d])
-            np.add.at(diag, fs[one_s], g[one_s])
+            np.add.at(diag, a[(a >= 0) & ~both], g[(a >= 0) & ~both])
+            np.add.at(diag, b[(b >= 0) & ~both], g[(b >= 0) & ~both])
             return (self.Gff + P + sp.diags(diag)).tocsc()
 
         vf = np.zeros(nf)
-        F, ids, a_d, a_g, a_s = residual(vf)
-        factor = _Factor(precond_matrix(a_d, a_s), opt.factorization)
+        F, jac, edges = residual(vf)
+        factor = _Factor(precond_matrix(edges), opt.factorization, self.perm)
         if x0 is not None and x0.shape == (nf,):
             vf = x0.copy()
-        else:  # initial guess: channels as their conductance at v = 0
+        else:  # initial guess: nonlinear elements as their conductance at v = 0
             vf = factor.solve(rhs)
         history = []
+        Mop = spla.LinearOperator((nf, nf), matvec=factor.solve, dtype=float)
+        stale = False
         for it in range(1, opt.max_iter + 1):
-            F, ids, a_d, a_g, a_s = residual(vf)
-            J = jacobian(a_d, a_g, a_s)
-            factor.refactor(precond_matrix(a_d, a_s))
-            Mop = spla.LinearOperator((nf, nf), matvec=factor.solve, dtype=float)
-            dv, info = spla.gmres(J, -F, M=Mop, rtol=1e-12, atol=0.0, restart=40, maxiter=5)
+            F, jac, edges = residual(vf)
+            J = jacobian(jac)
+            if stale:  # the preconditioner lags the Jacobian: refresh it (symbolic analysis kept)
+                factor.refactor(precond_matrix(edges))
+                stale = False
+            count = [0]
+
+            def cb(_):
+                count[0] += 1
+
+            dv, info = spla.gmres(J, -F, M=Mop, rtol=1e-12, atol=0.0, restart=40, maxiter=2,
+                                  callback=cb, callback_type="pr_norm")
             if info != 0:  # fall back to a direct LU of the Jacobian
                 dv = spla.splu(J).solve(-F)
+                stale = True
+            elif count[0] > 12:
+                stale = True
             vf, F_new, step, damping = self._damped_update(vf, dv, F, residual)
-            i_scale = max(float(np.max(np.abs(ids), initial=0.0)), float(np.max(np.abs(self.Gff @ vf), initial=0.0)))
+            i_scale = max(float(np.max(np.abs(self.Gff @ vf), initial=0.0)), float(np.max(np.abs(rhs), initial=0.0)))
             res = float(np.max(np.abs(F_new), initial=0.0))
             history.append({"iteration": it, "residual": res, "step": step, "damping": damping})
             vmax = float(np.max(np.abs(vf), initial=0.0))
-            if step <= opt.vntol + opt.reltol * vmax and res <= opt.abstol + opt.reltol * i_scale:
+            if step <= opt.vntol + opt.reltol * vmax and res <= opt.abstol + opt.reltol * max(i_scale, 1e-30):
                 v[self.free] = vf
                 return v, it, res
         raise ConvergenceError(
@@ -444,7 +594,7 @@ class NativeSystem:
                 iters, resid = max(iters, it), max(resid, r)
         v = np.zeros((S, self.n))
         v[:, 1:] = x[:, :nv]
-        return v, x[:, nv:], iters, resid, x0
+        return self._recover(v), x[:, nv:], iters, resid, x0
 
     def _newton_mna(self, rhs, x0):
         opt = self.options
@@ -490,6 +640,10 @@ class NativeSystem:
         For the reduced formulation this takes one adjoint solve per output (the
         Laplacian is symmetric); otherwise one forward solve per input.
         """
+        with _blas_limit(self.options):
+            return self._transfer_matrix(inputs, outputs)
+
+    def _transfer_matrix(self, inputs, outputs) -> xr.DataArray:
         net = self.netlist
         if not net.is_linear:
             raise NetlistError(f"transfer_matrix needs a linear netlist; this one has {len(net.mosfets)} MOSFET(s) "

@@ -64,6 +64,11 @@ class CrossbarLayout:
     """TG states, bool, shape ``(k, cols)``."""
     access: str = "linear"
     """``"none"``, ``"linear"`` or ``"nmos"``."""
+    node_xy: np.ndarray = field(default=None, repr=False)
+    """Integer grid coordinates (column, row) of every node, shape ``(n_nodes + 1, 2)``
+    (ground first): cells at (j, i), drivers at (-1, i), column bottoms at (j, R),
+    summing-line taps at (j, R + 1), outputs at (C, R + 1).  The native solver uses
+    them for a nested-dissection ordering."""
 
 
 def check_contest(assignment) -> np.ndarray:
@@ -204,9 +209,30 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
     names = [("rtg" + t) for t, k_ in zip(tap, keep) if k_]
     b.resistors(names, np.repeat(n_col[None, :], K, axis=0).ravel()[keep], n_sl.ravel()[keep], r_tg[keep])
 
+    xy = np.full((len(b._nodes), 2), -1, dtype=np.int64)
+
+    def place(idx, x, y):
+        xy[np.asarray(idx).ravel(), 0] = np.asarray(x).ravel()
+        xy[np.asarray(idx).ravel(), 1] = np.asarray(y).ravel()
+
+    cx, cy = np.meshgrid(np.arange(C), np.arange(R))
+    place(n_in, -1, np.arange(R))
+    place(n_col, np.arange(C), R)
+    if wires.r_wordline > 0:
+        place(n_wl, cx, cy)
+    if wires.r_bitline > 0:
+        place(n_bl, cx, cy)
+    if access is not None and not fold_cells:
+        place(n_c, cx, cy)
+    if wires.r_summing > 0:
+        place(n_sl, np.broadcast_to(np.arange(C), (K, C)), R + 1)
+    place(n_out, C, R + 1)
+    xy[0] = (-(10 ** 9), -(10 ** 9))
+    xy.setflags(write=False)
+
     G_ro = G.copy()
     G_ro.setflags(write=False)
     b.layout = CrossbarLayout(rows=R, cols=C, k=K, inputs=tuple(f"vin{i}" for i in range(R)),
                               outputs=tuple(f"vout{k}" for k in range(K)), conductances=G_ro,
-                              assignment=A, access=kind)
+                              assignment=A, access=kind, node_xy=xy)
     return b.build()
