@@ -1,0 +1,69 @@
+"""Benchmark the native solver against ngspice (prints a table, archives to HDF5).
+
+    python studies/bench_solver.py                 # N = 32..512, ngspice up to N=128 (about 2-3 minutes)
+    python studies/bench_solver.py --big           # adds N = 1024
+    python studies/bench_solver.py --sizes 32 64 --ngspice-max 64 --out /tmp/b.h5
+
+Speed targets are judged from ratios and figures measured in this run, on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from crossbar.archive import check_writable, provenance, write_dataset
+from crossbar.benchmark import run, verdicts
+from devices.errors import XbarError
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 128, 256, 512], help="crossbar sizes N")
+    ap.add_argument("--big", action="store_true", help="also measure N=1024")
+    ap.add_argument("--repeat", type=int, default=3, help="repeats per timing for N <= 256 (median)")
+    ap.add_argument("--mos-max", type=int, default=256, help="largest N for the level-1 MOS solve")
+    ap.add_argument("--ngspice-max", type=int, default=128, help="largest N run through ngspice (N=128 takes ~1 min)")
+    ap.add_argument("--ngspice-mos-max", type=int, default=64, help="largest N of the MOS deck run through ngspice")
+    ap.add_argument("--out", default="results/bench_solver.h5", help="HDF5 archive")
+    args = ap.parse_args(argv)
+    sizes = sorted(set(args.sizes + ([1024] if args.big else [])))
+    if any(n < 2 for n in sizes) or args.repeat < 1:
+        print("bench_solver: sizes must be >= 2 and --repeat >= 1", file=sys.stderr)
+        return 2
+    try:
+        check_writable(args.out)
+        ds = run(sizes, repeat=args.repeat, mos_max=args.mos_max, ngspice_max=args.ngspice_max,
+                 ngspice_mos_max=args.ngspice_mos_max, progress=lambda n: print(f"measuring N={n} ...", flush=True))
+        ds.attrs.update(provenance(benchmark="native vs ngspice, 1T1R K=4, 2.5 ohm segments"))
+        write_dataset(ds, args.out)
+    except XbarError as exc:
+        print(f"bench_solver: {exc}", file=sys.stderr)
+        return 1
+    cols = [("N", "N", "{:.0f}"), ("unknowns_native", "unknowns", "{:.0f}"), ("prepare_s", "prepare s", "{:.3f}"),
+            ("factor_s", "factor s", "{:.3f}"), ("solve_s", "solve s", "{:.4f}"), ("op_total_s", "op total s", "{:.3f}"),
+            ("transfer_s", "T(K=4) s", "{:.3f}"), ("batch64_s", "64 inputs s", "{:.3f}"), ("mos_s", "MOS s", "{:.2f}"),
+            ("peak_rss_GiB", "peak GiB", "{:.2f}"), ("ngspice_s", "ngspice s", "{:.2f}"),
+            ("speedup_vs_ngspice", "speedup", "{:.0f}x"), ("ngspice_rel_diff", "max rel diff", "{:.1e}"),
+            ("ngspice_mos_rel_diff", "MOS rel diff", "{:.1e}")]
+    print()
+    print(" | ".join(h for _, h, _ in cols))
+    for k in range(ds.sizes["N"]):
+        row = ds.isel(N=k)
+        if str(row.error.item()):
+            print(f"{int(row.N)} | failed: {row.error.item()}")
+            continue
+        cells = []
+        for var, _, fmt in cols:
+            v = float(row[var]) if var != "N" else float(row.N)
+            cells.append("-" if v != v else fmt.format(v))
+        print(" | ".join(cells))
+    print()
+    for text, value, ok in verdicts(ds):
+        print(f"target: {text}: {value} [{ok}]")
+    print(f"\narchive: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
