@@ -36,7 +36,13 @@ from .quant import popcount, twos_complement_range
 __all__ = ["count_ones", "contest_penalty", "ones_surrogate"]
 
 
-def ones_surrogate(coeffs, scale: float, bits: int):
+def _popcount_table(bits):
+    qmin, qmax = twos_complement_range(bits)
+    codes = np.arange(qmin, qmax + 1)
+    return popcount(codes[:, None], bits)[:, 0].astype(float), qmin, qmax
+
+
+def ones_surrogate(coeffs, scale: float, bits: int, sigma: float = 0.0):
     """Surrogate bit count of each coefficient and its derivative.
 
     Parameters
@@ -47,26 +53,75 @@ def ones_surrogate(coeffs, scale: float, bits: int):
         Code step ``s`` (weight units).
     bits : int
         Code bits (1-16).
+    sigma : float
+        0 (default): piecewise-linear interpolation of the bit count between codes
+        (exact at codes, flat between codes with equal counts, e.g. 1 and 2).
+        > 0: expected bit count of ``round(u + e)`` with ``e ~ N(0, sigma**2)`` (in
+        codes), clipped to the code range -- smooth, and its slope also sees codes
+        beyond a plateau. Terms within ``ceil(6 sigma) + 1`` codes of ``u`` are summed
+        (the neglected tail is below 1e-9).
 
     Returns
     -------
     value : ndarray
-        Surrogate number of 1 bits, same shape as ``coeffs`` (exact at codes).
+        Surrogate number of 1 bits, same shape as ``coeffs``.
     dvalue : ndarray
-        Derivative with respect to ``coeffs`` (1 / weight units); 0 where clipped.
+        Derivative with respect to ``coeffs`` (1 / weight units); for ``sigma = 0``,
+        0 where ``C / s`` is outside the code range.
     """
-    qmin, qmax = twos_complement_range(bits)
+    table, qmin, qmax = _popcount_table(bits)
     u = np.asarray(coeffs, dtype=float) / scale
-    uc = np.clip(u, qmin, qmax)
-    if qmax == qmin:  # cannot happen for bits >= 1, kept for clarity
-        return np.zeros_like(u), np.zeros_like(u)
-    k = np.clip(np.floor(uc), qmin, qmax - 1).astype(np.int64)
-    p0 = popcount(k[..., None], bits)[..., 0]
-    p1 = popcount((k + 1)[..., None], bits)[..., 0]
-    slope = (p1 - p0).astype(float)
-    value = p0 + (uc - k) * slope
-    inside = (u >= qmin) & (u <= qmax)
-    return value, slope * inside / scale
+    if sigma <= 0.0:
+        uc = np.clip(u, qmin, qmax)
+        k = np.clip(np.floor(uc), qmin, qmax - 1).astype(np.int64) if qmax > qmin else np.full(u.shape, qmin)
+        p0 = table[k - qmin]
+        p1 = table[np.minimum(k + 1, qmax) - qmin]
+        slope = p1 - p0
+        inside = (u >= qmin) & (u <= qmax)
+        return p0 + (uc - k) * slope, slope * inside / scale
+    from scipy.special import ndtr
+
+    reach = int(np.ceil(6 * sigma)) + 1
+    base = np.rint(np.clip(u, qmin, qmax)).astype(np.int64)
+    value = np.zeros_like(u)
+    dvalue = np.zeros_like(u)
+    for off in range(-reach, reach + 1):
+        k = base + off
+        valid = (k >= qmin) & (k <= qmax)
+        kc = np.clip(k, qmin, qmax)
+        # probability that round(u + e) lands on code k (the end codes absorb the tails)
+        lo = np.where(k == qmin, -np.inf, (k - 0.5 - u) / sigma)
+        hi = np.where(k == qmax, np.inf, (k + 0.5 - u) / sigma)
+        prob = ndtr(hi) - ndtr(lo)
+        dens = lambda z: np.where(np.isfinite(z), np.exp(-0.5 * np.square(np.where(np.isfinite(z), z, 0.0))), 0.0)  # noqa: E731
+        dprob = (dens(lo) - dens(hi)) / (sigma * np.sqrt(2 * np.pi))
+        pc = table[kc - qmin] * valid
+        value += pc * prob
+        dvalue += pc * dprob
+    return value, dvalue / scale
+
+
+_TABLE_STEPS = 128  # grid points per code of the cached surrogate tables
+_tables: dict = {}
+
+
+def _table_surrogate(coeffs, scale, bits, sigma):
+    """``ones_surrogate`` through a cached table (bits <= 8, sigma > 0), linear interpolation.
+
+    The grid spacing is 1/128 code; the interpolation error of the value is below
+    ``(1/128)**2 / 8 * max|f''|``, measured < 2e-4 bits (value) and < 2e-4 relative
+    (slope) for sigma >= 0.25 and bits 1-6.
+    """
+    key = (bits, float(sigma))
+    if key not in _tables:
+        qmin, qmax = twos_complement_range(bits)
+        grid = np.linspace(qmin - 8 * sigma - 1, qmax + 8 * sigma + 1,
+                           int((qmax - qmin + 16 * sigma + 2) * _TABLE_STEPS) + 1)
+        val, dval = ones_surrogate(grid, 1.0, bits, sigma)
+        _tables[key] = (grid, val, dval)
+    grid, val, dval = _tables[key]
+    u = np.asarray(coeffs, dtype=float) / scale
+    return np.interp(u, grid, val), np.interp(u, grid, dval) / scale
 
 
 def _cores(net):
@@ -78,7 +133,7 @@ def count_ones(net) -> int:
     return int(sum(c.planes().sum() for c in _cores(net)))
 
 
-def contest_penalty(net, beta: float, grad: bool = True) -> float:
+def contest_penalty(net, beta: float, grad: bool = True, sigma: float = 0.0) -> float:
     """Regularization term ``beta * mean surrogate 1 bits per coefficient``.
 
     Parameters
@@ -88,6 +143,8 @@ def contest_penalty(net, beta: float, grad: bool = True) -> float:
         Weight (>= 0; dimensionless, in loss units per 1 bit per coefficient).
     grad : bool
         Add the gradient to each core's ``C.grad``.
+    sigma : float
+        Smoothing of the surrogate in codes (>= 0), see :func:`ones_surrogate`.
 
     Returns
     -------
@@ -95,13 +152,17 @@ def contest_penalty(net, beta: float, grad: bool = True) -> float:
         The term's value (loss units).
     """
     beta = check_positive(beta, "beta", allow_zero=True)
+    sigma = check_positive(sigma, "sigma", allow_zero=True)
     cores = _cores(net)
     n = sum(c.C.value.size for c in cores)
     if beta == 0.0 or n == 0:
         return 0.0
     total = 0.0
     for c in cores:
-        val, dval = ones_surrogate(c.C.value, c.scale, c.bits)
+        if sigma > 0 and c.bits <= 8:
+            val, dval = _table_surrogate(c.C.value, c.scale, c.bits, sigma)
+        else:
+            val, dval = ones_surrogate(c.C.value, c.scale, c.bits, sigma)
         total += float(val.sum())
         if grad:
             c.C.grad += beta / n * dval

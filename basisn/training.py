@@ -95,6 +95,8 @@ class AlternatingConfig:
     """Learning rate of the basis, (0, eta_coeffs]."""
     beta: float = 0.0
     """Contest regularizer weight (>= 0), see :mod:`basisn.regularizer`."""
+    sigma: float = 1.0
+    """Smoothing of the regularizer's bit-count surrogate, in codes (>= 0)."""
     batch_size: int = 32
     """Samples per step (>= 1)."""
     optimizer: str = "adam"
@@ -118,6 +120,7 @@ class AlternatingConfig:
                 f"(allowed (0, {self.eta_coeffs!r}]; the paper uses eta_basis << eta_coeffs)"
             )
         check_positive(self.beta, "beta", allow_zero=True)
+        check_positive(self.sigma, "sigma", allow_zero=True)
         check_int(self.batch_size, "batch_size", 1)
         _check_optimizer(self.optimizer, self.momentum)
         if not 0.0 < self.lr_decay <= 1.0:
@@ -157,7 +160,7 @@ def _optimizer(name, lr, momentum):
     return Adam(lr) if name == "adam" else SGD(lr, momentum)
 
 
-def _epoch(net, x, y, rng, batch_size, opt, params, lr, beta, bar=None):
+def _epoch(net, x, y, rng, batch_size, opt, params, lr, beta, sigma=0.0):
     order = rng.permutation(len(x))
     losses, pens = [], []
     for i in range(0, len(x), batch_size):
@@ -168,7 +171,7 @@ def _epoch(net, x, y, rng, batch_size, opt, params, lr, beta, bar=None):
         if not np.isfinite(loss):
             raise ConvergenceError(f"training diverged (loss = {loss}); lower the learning rate (now {lr})")
         net.backward(dlogits)
-        pen = contest_penalty(net, beta) if beta > 0 else 0.0
+        pen = contest_penalty(net, beta, sigma=sigma) if beta > 0 else 0.0
         opt.step(params, lr=lr)
         losses.append(loss)
         pens.append(pen)
@@ -253,7 +256,7 @@ def train_alternating(net, data, cfg: AlternatingConfig, progress: bool = False)
             p.trainable = phase == "basis"
         lr = (cfg.eta_coeffs if phase == "coeffs" else cfg.eta_basis) * decay
         beta = cfg.beta if phase == "coeffs" else 0.0
-        loss, pen = _epoch(net, data.x_train, data.y_train, rng, cfg.batch_size, opt, params, lr, beta)
+        loss, pen = _epoch(net, data.x_train, data.y_train, rng, cfg.batch_size, opt, params, lr, beta, cfg.sigma)
         decay *= cfg.lr_decay
         hist["loss"].append(loss)
         hist["penalty"].append(pen)

@@ -73,3 +73,24 @@ def test_bad_beta():
     net = basis_mlp((4, 2), BasisConfig(4, 2), np.random.default_rng(0))
     with pytest.raises(ParameterError, match="beta = -1.0 is outside the allowed range \\[0, inf\\)"):
         contest_penalty(net, -1.0)
+
+
+@pytest.mark.parametrize("sigma", [0.25, 0.5, 1.0])
+def test_smoothed_surrogate_gradient_and_table(sigma):
+    from basisn.regularizer import _table_surrogate
+
+    u = np.random.default_rng(3).uniform(-10, 9, 300) * 0.1
+    val, dval = ones_surrogate(u, 0.1, 4, sigma)
+    h = 1e-6  # smooth function: central difference error ~ h**2 f''' << 1e-5
+    num = (ones_surrogate(u + h, 0.1, 4, sigma)[0] - ones_surrogate(u - h, 0.1, 4, sigma)[0]) / (2 * h)
+    np.testing.assert_allclose(dval, num, rtol=1e-5, atol=1e-5)
+    tv, td = _table_surrogate(u, 0.1, 4, sigma)  # documented table accuracy: 2e-4
+    np.testing.assert_allclose(tv, val, atol=2e-4)
+    np.testing.assert_allclose(td, dval, atol=2e-4 * np.abs(dval).max())
+
+
+def test_smoothed_surrogate_sees_past_a_plateau():
+    # codes 1 and 2 both have one 1 bit; the smoothed surrogate still slopes toward 0
+    _, d0 = ones_surrogate(np.array([1.5]), 1.0, 4, 0.0)
+    _, d1 = ones_surrogate(np.array([1.5]), 1.0, 4, 0.5)
+    assert d0[0] == 0.0 and d1[0] > 0.0

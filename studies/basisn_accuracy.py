@@ -1,0 +1,190 @@
+#!/usr/bin/env python
+"""BasisN accuracy study: coefficient bits x crossbar size (paper fig. 5), cell bits (fig. 6),
+contest regularizer parallelism, float baseline; digits MLP and MNIST-1D CNN.
+
+    python studies/basisn_accuracy.py --quick            # < 10 min on 2 cores
+    python studies/basisn_accuracy.py                    # full: 3 seeds, longer training
+    python studies/basisn_accuracy.py --plot-only results/basisn_accuracy.h5
+
+Writes the archive (HDF5, xarray, atomic) and regenerates the figures and the summary
+table from it. The protocol lives in :mod:`basisn.experiments`.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Small matrices: BLAS threads only fight over the two shared cores.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from crossbar.archive import provenance, read_dataset, write_dataset  # noqa: E402
+
+DEFAULT_OUT = Path("results") / "basisn_accuracy.h5"
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="short training, 1 seed, MNIST-1D on a cross of the grid")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"archive path (default {DEFAULT_OUT})")
+    p.add_argument("--plot-only", type=Path, metavar="ARCHIVE", help="only regenerate figures and table from ARCHIVE")
+    p.add_argument("--seeds", type=int, nargs="+", help="seeds (default: 0 with --quick, else 0 1 2)")
+    p.add_argument("--only", nargs="+", choices=["digits", "mnist1d"], help="run only these data sets")
+    p.add_argument("--K", type=int, default=4, help="TG sets per crossbar for the scheduler (default 4)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p.parse_args(argv)
+
+
+def pct(x):
+    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.1f}"
+
+
+def summary(ds) -> str:
+    """Markdown tables of the archive (means over seeds)."""
+    m = ds.mean("seed")
+    K, rd, rb = int(ds.attrs["K"]), int(ds.attrs["ref_d"]), int(ds.attrs["ref_bits"])
+    lines = []
+    for name in ds["dataset"].values:
+        r = m.sel(dataset=name)
+        fl = float(r["float_accuracy"])
+        lines.append(f"\n### {name} ({ds.attrs.get(f'{name}_model', '')}), seeds {[int(s) for s in ds['seed'].values]}\n")
+        lines.append(f"float baseline: {pct(fl)} %; BasisN from scratch (b={rb}, d={rd}): {pct(float(r['scratch_accuracy']))} %\n")
+        lines.append("accuracy (%) after fine-tuning, through the ideal crossbar; rows coefficient bits, columns d:\n")
+        lines.append("| bits | " + " | ".join(f"d={int(d)}" for d in ds["d"].values) + " | init at d=%d |" % rd)
+        lines.append("|---" * (len(ds["d"]) + 2) + "|")
+        for b in ds["coeff_bits"].values:
+            row = [pct(float(r["accuracy"].sel(coeff_bits=b, d=d))) for d in ds["d"].values]
+            lines.append(f"| {int(b)} | " + " | ".join(row) + f" | {pct(float(r['init_accuracy'].sel(coeff_bits=b, d=rd)))} |")
+        lines.append(f"\ncell bits (b={rb}, d={rd}), accuracy % direct / after one Algorithm 1 cycle:\n")
+        lines.append("| cell bits | " + " | ".join(str(int(c)) for c in ds["cell_bits"].values) + " |")
+        lines.append("|---" * (len(ds["cell_bits"]) + 1) + "|")
+        lines.append("| direct | " + " | ".join(pct(float(v)) for v in r["cell_accuracy_direct"].values) + " |")
+        lines.append("| retrained | " + " | ".join(pct(float(v)) for v in r["cell_accuracy"].values) + " |")
+        p0 = float(r["reg_pieces_per_step"].sel(beta=0.0))
+        s0 = float(r["reg_steps_per_inference"].sel(beta=0.0))
+        lines.append(f"\ncontest regularizer (b={rb}, d={rd}, K={K}):\n")
+        lines.append("| beta | accuracy % | 1 bits / coeff | pieces / step | x vs beta=0 | steps / inference | steps vs beta=0 |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for beta in ds["beta"].values:
+            rr = r.sel(beta=beta)
+            pp, st = float(rr["reg_pieces_per_step"]), float(rr["reg_steps_per_inference"])
+            lines.append(f"| {beta:g} | {pct(float(rr['reg_accuracy']))} | {float(rr['reg_ones_per_coeff']):.2f} | {pp:.2f} | "
+                         f"{pp / p0:.2f} | {st:.0f} | {st / s0:.2f} |")
+        # targets from issue 4 (stated for the digits MLP; other data sets: same checks, reported only)
+        acc = lambda b: float(r["accuracy"].sel(coeff_bits=b, d=rd)) if b in ds["coeff_bits"].values else np.nan  # noqa: E731
+        judge = (lambda ok: "met" if ok else "NOT met") if name == "digits" else (lambda ok: "(no target)")
+        lines.append("\ntargets (issue 4):\n" if name == "digits" else "\nthe digits targets' checks, for reference:\n")
+        if name == "digits":
+            lines.append(f"- float >= 97 %: {pct(fl)} % -> {judge(fl >= 0.97)}")
+        for b, tol in ((4, 0.01), (3, 0.02)):
+            a = acc(b)
+            ok = np.isfinite(a) and fl - a <= tol + 1e-12
+            lines.append(f"- {b}-bit at d={rd} within {100 * tol:.0f} point(s) of float: {pct(a)} % "
+                         f"(float - BasisN = {100 * (fl - a):+.1f}) -> {judge(ok)}")
+        lines.append(f"- 1-bit at d={rd}: {pct(acc(1))} %")
+        betas = [b for b in ds["beta"].values if b > 0]
+        ok_b = [b for b in betas if float(r["reg_accuracy"].sel(beta=b)) >= float(r["reg_accuracy"].sel(beta=0.0)) - 0.01]
+        best = max(ok_b, key=lambda b: float(r["reg_pieces_per_step"].sel(beta=b)), default=None)
+        if best is not None:
+            ratio = float(r["reg_pieces_per_step"].sel(beta=best)) / p0
+            lines.append(f"- regularizer: best pieces/step within 1 point of beta=0 is beta={best:g}: x{ratio:.2f} "
+                         f"-> {judge(ratio >= 2)}" + (" (target x2)" if name == "digits" else ""))
+        else:
+            lines.append(f"- regularizer: no beta stays within 1 point of beta=0 -> {judge(False)}")
+    return "\n".join(lines)
+
+
+def plot(ds, folder: Path, stem: str) -> list[Path]:
+    """Figures from the archive: fig. 5 (bits x d), fig. 6 (cell bits), regularizer."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m, sd = ds.mean("seed"), ds.std("seed")
+    names = list(ds["dataset"].values)
+    paths = []
+
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.8), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        r = m.sel(dataset=name)
+        for b in ds["coeff_bits"].values:
+            y = 100 * r["accuracy"].sel(coeff_bits=b)
+            ok = np.isfinite(y.values)
+            ax.errorbar(ds["d"].values[ok], y.values[ok], yerr=100 * sd.sel(dataset=name)["accuracy"].sel(coeff_bits=b).values[ok],
+                        marker="o", capsize=2, label=f"{int(b)}-bit")
+        ax.axhline(100 * float(r["float_accuracy"]), color="k", ls="--", label="float")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ds["d"].values, [str(int(d)) for d in ds["d"].values])
+        ax.set_xlabel("crossbar size d")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{name}: coefficient bits x crossbar size")
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    paths.append(folder / f"{stem}_fig5_bits_vs_d.png")
+    fig.savefig(paths[-1], dpi=150)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.8), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        r = m.sel(dataset=name)
+        c = ds["cell_bits"].values
+        ax.plot(c, 100 * r["cell_accuracy_direct"].values, "s:", label="quantized, no retraining")
+        ax.plot(c, 100 * r["cell_accuracy"].values, "o-", label="after one Algorithm 1 cycle")
+        ax.axhline(100 * float(r["float_accuracy"]), color="k", ls="--", label="float")
+        ax.set_xlabel("bits per RRAM cell (basis)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{name}: b={int(ds.attrs['ref_bits'])}, d={int(ds.attrs['ref_d'])}")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    paths.append(folder / f"{stem}_fig6_cell_bits.png")
+    fig.savefig(paths[-1], dpi=150)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.8), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        r = m.sel(dataset=name)
+        x, y = r["reg_pieces_per_step"].values, 100 * r["reg_accuracy"].values
+        ax.plot(x, y, "o-")
+        for beta, xi, yi in zip(ds["beta"].values, x, y):
+            ax.annotate(f"beta={beta:g}", (xi, yi), fontsize=7, textcoords="offset points", xytext=(3, 3))
+        ax.set_xlabel(f"mean pieces per crossbar step (K={int(ds.attrs['K'])})")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{name}: contest regularizer")
+    fig.tight_layout()
+    paths.append(folder / f"{stem}_regularizer.png")
+    fig.savefig(paths[-1], dpi=150)
+    plt.close(fig)
+    return paths
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.plot_only is not None:
+        ds = read_dataset(args.plot_only)
+        archive = args.plot_only
+    else:
+        from basisn.experiments import StudyConfig, run_study
+
+        seeds = tuple(args.seeds) if args.seeds else ((0,) if args.quick else (0, 1, 2))
+        cfg = StudyConfig(seeds=seeds, K=args.K)
+        t0 = time.time()
+        ds = run_study(cfg, quick=args.quick, progress=not args.no_progress, only=args.only)
+        ds.attrs.update(provenance(study="basisn_accuracy", wall_time_s=round(time.time() - t0, 1)))
+        archive = write_dataset(ds, args.out)
+        print(f"archive: {archive}  ({time.time() - t0:.0f} s)")
+    for path in plot(ds, Path(archive).parent, Path(archive).stem):
+        print(f"figure: {path}")
+    print(summary(ds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

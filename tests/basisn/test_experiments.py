@@ -1,0 +1,99 @@
+"""The study protocol on a tiny configuration: structure, NaN policy, archive round trip,
+figures and summary regenerated from the archive."""
+
+import importlib.util
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from basisn.data import Dataset, load_digits
+from basisn.experiments import StudyConfig, count_runs, network_parallelism, protocols, run_protocol
+from basisn.layers import BasisConfig
+from basisn.models import basis_mlp
+from basisn.training import AlternatingConfig, TrainConfig
+from crossbar.archive import read_dataset, write_dataset
+from devices.errors import ParameterError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tiny_protocol(grid):
+    full = load_digits()
+    small = Dataset("digits", full.x_train[:200], full.y_train[:200], full.x_test[:100], full.y_test[:100], 10)
+    alt = AlternatingConfig(epochs=2, t_coeffs=1, t_basis=1, eta_coeffs=1e-3, eta_basis=1e-4)
+    return replace(
+        protocols(quick=True)[0], load=lambda: small,
+        build_float=lambda rng: __import__("basisn.models", fromlist=["mlp"]).mlp((64, 16, 10), rng),
+        build_basis=lambda cfg, rng: basis_mlp((64, 16, 10), cfg, rng),
+        float_cfg=TrainConfig(epochs=3), finetune_cfg=alt, scratch_cfg=alt, cell_cfg=alt, grid=grid,
+    )
+
+
+CFG = StudyConfig(coeff_bits=(2, 4), d_values=(8, 16), cell_bits=(1, 4), betas=(0.0, 1.0), seeds=(0,), K=2,
+                  ref_d=16, ref_bits=4)
+
+
+@pytest.fixture(scope="module")
+def cross_result():
+    return run_protocol(tiny_protocol("cross"), CFG)
+
+
+def test_structure_and_nan_policy(cross_result):
+    ds = cross_result
+    assert ds["accuracy"].dims == ("coeff_bits", "d", "seed")
+    for name, var in ds.data_vars.items():
+        assert "units" in var.attrs and "description" in var.attrs, name
+    # cross grid: (2 bits, d=8) is the only point off the cross -> NaN, everything else set
+    acc = ds["accuracy"].sel(seed=0)
+    assert np.isnan(float(acc.sel(coeff_bits=2, d=8)))
+    assert np.isfinite(acc.drop_sel(coeff_bits=2).values).all() and np.isfinite(acc.sel(d=16).values).all()
+    for name in ("float_accuracy", "cell_accuracy", "reg_accuracy", "scratch_accuracy", "reg_pieces_per_step"):
+        assert np.isfinite(ds[name].values).all(), name
+    assert ((ds["accuracy"] >= 0) & (ds["accuracy"] <= 1)).sum() == 3
+    assert (ds["reg_pieces_per_step"] >= 1).all() and (ds["reg_pieces_per_step"] <= CFG.K).all()
+    # the beta=0 entries are the grid's reference point
+    assert float(ds["reg_accuracy"].sel(beta=0.0, seed=0)) == float(acc.sel(coeff_bits=4, d=16))
+    assert count_runs(tiny_protocol("cross"), CFG) == 1 + 3 + 2 + 1 + 1
+
+
+def test_archive_round_trip_and_plot_only(cross_result, tmp_path):
+    ds = xr.concat([cross_result], dim="dataset").assign_coords(dataset=("dataset", ["digits"]))
+    ds.attrs.update(K=CFG.K, ref_d=CFG.ref_d, ref_bits=CFG.ref_bits, digits_model="tiny")
+    path = write_dataset(ds, tmp_path / "a.h5")
+    back = read_dataset(path)
+    xr.testing.assert_identical(back, read_dataset(path))
+    xr.testing.assert_allclose(back["accuracy"], ds["accuracy"])
+    spec = importlib.util.spec_from_file_location("basisn_accuracy", ROOT / "studies" / "basisn_accuracy.py")
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    assert study.main(["--plot-only", str(path)]) == 0
+    assert len(list(tmp_path.glob("a_*.png"))) == 3
+    text = study.summary(back)
+    assert "| 4 |" in text and "targets (issue 4)" in text
+
+
+def test_network_parallelism_counts_conv_positions():
+    from basisn.models import basis_cnn1d
+
+    rng = np.random.default_rng(0)
+    net = basis_cnn1d(BasisConfig(8, 3), rng, length=12, channels=(2, 3))
+    net.forward(rng.normal(size=(1, 1, 1, 12)))
+    par = network_parallelism(net, 2)
+    layers = net.basis_layers()
+    assert [layer.positions for layer in layers] == [12, 6, 1]
+    from basisn.scheduler import schedule_layer
+
+    expect = sum(schedule_layer(l.core.planes(), 8, 2).n_steps * p for l, p in zip(layers, [12, 6, 1]))
+    assert par["steps_per_inference"] == expect
+
+
+def test_bad_study_config():
+    with pytest.raises(ParameterError, match="reference point"):
+        StudyConfig(coeff_bits=(1, 2), ref_bits=4)
+    with pytest.raises(ParameterError, match="must include 0"):
+        StudyConfig(betas=(0.1,))
+    with pytest.raises(ParameterError, match="d \\(crossbar size, piece length\\) = 0"):
+        StudyConfig(d_values=(0, 16))
