@@ -309,10 +309,9 @@ class SwitchingSystem:
         Lrows = sys0.L[out_nodes].tocsr()
         H = -Lrows[:, sys0.free].toarray().T  # (nf, K)
         self._i0_driven = np.asarray(-(Lrows[:, sys0.driven] @ vd.T))  # (K, S), currents from driven nodes
-        # W = A0^-1 F in blocks: keep only F^T W and O^T W (O = [H, E_a])
+        # W = A0^-1 F in blocks: keep only F^T W and H^T W
         FtW = np.empty((m, m))
         HtW = np.empty((K, m))
-        EtW = np.empty((m, m))
         block = max(1, min(m, 4_000_000 // max(nf, 1)))
         for start in range(0, m, block):
             sl = slice(start, min(m, start + block))
@@ -324,11 +323,9 @@ class SwitchingSystem:
             Wb = sys0.solve(Fb)
             FtW[:, sl] = Wb[a_idx] - np.where((c_idx >= 0)[:, None], Wb[np.maximum(c_idx, 0)], 0.0)
             HtW[:, sl] = H.T @ Wb
-            EtW[:, sl] = Wb[a_idx]
-        self.FtW, self.HtW, self.EtW = FtW, HtW, EtW
+        self.FtW, self.HtW = FtW, HtW
         self.Ftv0 = v0[a_idx] - np.where((c_idx >= 0)[:, None], v0[np.maximum(c_idx, 0)], 0.0)  # (m, S)
         self.Htv0 = H.T @ v0  # (K, S)
-        self.Etv0 = v0[a_idx]  # (m, S)
         self.K, self.S = K, S
 
     def _dg(self, r_on: float) -> float:
@@ -344,10 +341,12 @@ class SwitchingSystem:
         M = np.diag(np.full(P.size, 1.0 / dg)) + self.FtW[np.ix_(P, P)]
         y = np.linalg.solve(M, self.Ftv0[P])  # (|P|, S)
         I = self.Htv0 - self.HtW[:, P] @ y + self._i0_driven  # (K, S)
-        d = P[self.direct[P]]
-        if d.size:  # TG straight onto the output node: its current is dg * v(col)
-            va = self.Etv0[d] - self.EtW[np.ix_(d, P)] @ y  # (|d|, S)
-            np.add.at(I, self.pair_k[d], dg * va)
+        # y is the current through each switched TG: dg * f^T v = dg * (F^T v0 - F^T W y) = y because
+        # (diag(1/dg) + F^T W) y = F^T v0.  A TG straight onto the output node adds y itself (no
+        # difference of nearly equal column voltages, which an ideal TG would make inaccurate).
+        direct = self.direct[P]
+        if direct.any():
+            np.add.at(I, self.pair_k[P[direct]], y[direct])
         return I.T
 
     def single_column_sum(self, r_on: float) -> np.ndarray:
@@ -360,7 +359,7 @@ class SwitchingSystem:
             k = self.pair_k[p]
             I_k = self.Htv0[k] - self.HtW[k, p] * y[p] + self._i0_driven[k]
             if self.direct[p]:
-                I_k = I_k + dg * (self.Etv0[p] - self.EtW[p, p] * y[p])
+                I_k = I_k + y[p]  # the TG current itself (see outputs)
             out[:, k] += I_k
         return out
 

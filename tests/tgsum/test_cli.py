@@ -1,0 +1,73 @@
+"""The script's command line: bad arguments exit non-zero with one message, no traceback;
+a tiny run through the real entry point writes the archive and the figures."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "studies" / "tg_current_summing.py"
+
+sys.path.insert(0, str(SCRIPT.parent))
+import tg_current_summing as cli  # noqa: E402
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--quick", "--r-on", "-5"], "r_on must be a resistance > 0"),
+    (["--quick", "--r-wire", "-0.5"], "r_wire must be a resistance >= 0"),
+    (["--quick", "--r-summing", "-1"], "r_summing must be a resistance >= 0"),
+    (["--quick", "--n", "16", "--k", "32"], "larger than the number of columns"),
+    (["--quick", "--jobs", "0"], "--jobs must be >= 1"),
+])
+def test_bad_values_exit_2_with_one_message(tmp_path, capsys, argv, match):
+    code = cli.main(argv + ["--out", str(tmp_path / "x.h5"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert match in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_unwritable_output_exits_2(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code = cli.main(["--quick", "--out", str(blocker / "sub" / "x.h5"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot create folder" in err and "Traceback" not in err
+
+
+def test_missing_plot_only_archive_exits_2(tmp_path, capsys):
+    code = cli.main(["--plot-only", str(tmp_path / "none.h5")])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not exist" in err
+
+
+def test_unknown_backend_and_help_through_the_interpreter():
+    bad = subprocess.run([sys.executable, str(SCRIPT), "--backend", "spice"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert "invalid choice: 'spice'" in bad.stderr and "Traceback" not in bad.stderr
+    ok = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "--plot-only" in ok.stdout and "--resume" in ok.stdout
+
+
+def test_tiny_run_end_to_end_with_processes(tmp_path, tiny_dict):
+    cfg = tmp_path / "tiny.json"
+    tiny_dict["validate_max_n"] = 0
+    cfg.write_text(json.dumps(tiny_dict))
+    out = tmp_path / "res" / "tg.h5"
+    run = subprocess.run([sys.executable, str(SCRIPT), "--config", str(cfg), "--out", str(out), "--jobs", "2"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "Error vs N and K" in run.stdout and "Design rule" in run.stdout
+    assert out.exists()
+    pngs = sorted(p.name for p in out.parent.glob("*.png"))
+    assert pngs == ["tg_crosstalk_vs_k.png", "tg_error_vs_n.png", "tg_heatmap.png", "tg_split.png"]
+    for p in out.parent.glob("*.png"):
+        p.unlink()
+    again = subprocess.run([sys.executable, str(SCRIPT), "--plot-only", str(out)], capture_output=True, text=True,
+                           timeout=300, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert len(list(out.parent.glob("*.png"))) == 4

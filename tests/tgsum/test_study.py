@@ -1,0 +1,142 @@
+"""The study end to end on a tiny sweep: the same code path as the no-argument run."""
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from crossbar.archive import read_dataset
+from crossbar.tgsum import sweep
+from devices.errors import ArchiveError, BasisContestError, ParameterError
+from netlists import check_contest
+
+
+def tiny(d, **changes):
+    return dataclasses.replace(sweep.config_from_dict(d), **changes)
+
+
+@pytest.fixture
+def archive(tmp_path, tiny_dict):
+    config = tiny(tiny_dict, validate_max_n=0)
+    out = tmp_path / "tg.h5"
+    ds = sweep.run_study(config, out, progress=False)
+    return config, out, ds
+
+
+def test_archive_round_trip_units_and_metrics(archive):
+    config, out, ds = archive
+    back = read_dataset(out)
+    xr.testing.assert_identical(back, read_dataset(out))
+    for name in ds.data_vars:
+        np.testing.assert_array_equal(back[name].values, ds[name].values)
+    assert back.sizes["point"] == len(config.points())
+    for name in list(back.data_vars) + list(back.coords):
+        assert "units" in back[name].attrs, name
+    for key in ("package_version", "git_commit", "command", "created_utc", "backend", "seeds", "config_json"):
+        assert key in back.attrs
+    assert set(back["status"].values) == {"ok"}
+    k = back["k"].values
+    for i in range(back.sizes["point"]):  # sets beyond K are NaN, sets below K are numbers
+        assert np.isfinite(back["err_worst"].values[i, : k[i]]).all()
+        assert np.isnan(back["err_worst"].values[i, k[i]:]).all()
+    # errors are negative (wires and TGs only lose current) and grow with r_on
+    grid = sweep.group_grid(back, "wire_tg")
+    e = np.abs(grid["err_worst"]).max("tg_set")
+    assert e.dims == ("r_wire", "r_on")
+    assert (np.diff(e.values, axis=1) > 0).all()
+    assert (back["err_mean"].fillna(-1).values < 0).all()
+    # the calibrated linear access transistor leaves no error of its own
+    lin = back["access"].values == "linear"
+    assert np.nanmax(np.abs(back["access_err_worst"].values[lin])) < 1e-8
+
+
+def test_resume_adds_nothing(archive):
+    config, out, ds = archive
+    before = read_dataset(out)
+    stamp = os.stat(out).st_mtime_ns
+    again = sweep.run_study(config, out, resume=True, progress=False, log=lambda m: None)
+    assert os.stat(out).st_mtime_ns == stamp
+    xr.testing.assert_identical(read_dataset(out), before)
+    xr.testing.assert_identical(again, before)
+
+
+def test_resume_computes_only_new_points(archive, tiny_dict):
+    config, out, ds = archive
+    groups = dict(config.groups, extra={"r_on": [3000.0]})
+    bigger = dataclasses.replace(config, groups=groups)
+    new = sweep.run_study(bigger, out, resume=True, progress=False)
+    assert new.sizes["point"] == ds.sizes["point"] + 1
+    old_part = new.isel(point=slice(0, ds.sizes["point"]))
+    np.testing.assert_array_equal(old_part["err_worst"].values, ds["err_worst"].values)
+    assert bool(new["member"].sel(group="extra").values[-1])
+    with pytest.raises(ArchiveError, match="different settings"):
+        sweep.run_study(dataclasses.replace(config, samples=5), out, resume=True, progress=False)
+
+
+def test_bad_point_is_recorded_not_fatal(tmp_path, tiny_dict):
+    tiny_dict["cells"]["too-big"] = {"g_min": 1e-6, "g_max": 2e-3, "bits": 2}  # g_max * 1 kohm = 2: no RRAM can do it
+    tiny_dict["groups"]["cell"] = {"cell": ["1-100uS/4b", "too-big"]}
+    out = tmp_path / "bad.h5"
+    ds = sweep.run_study(tiny(tiny_dict, validate_max_n=0), out, progress=False)
+    bad = ds["cell"].values == "too-big"
+    assert bad.sum() == 1
+    assert ds["status"].values[bad][0] == "failed"
+    assert "cannot calibrate" in ds["message"].values[bad][0]
+    assert (ds["status"].values[~bad] == "ok").all()
+    assert np.isnan(ds["err_worst"].values[bad]).all()
+    assert "Failed points: 1" in sweep.summary_text(read_dataset(out))
+
+
+def test_contest_is_refused_and_recorded(archive):
+    config, out, ds = archive
+    with pytest.raises(BasisContestError):
+        check_contest(np.array([[1, 1, 1, 1], [1, 0, 0, 0]], bool))
+    assert "basis contest" in read_dataset(out).attrs["basis_contest_refusal"]
+    assert "column 0 by sets [0, 1]" in sweep.summary_text(ds)
+
+
+def test_design_rule_brackets_the_threshold(archive):
+    config, out, ds = archive
+    rule = sweep.design_rule(ds, threshold=0.05)
+    grid = np.abs(sweep.group_grid(ds, "wire_tg")["err_worst"]).max("tg_set")
+    for row in rule["rows"]:
+        e = grid.sel(r_wire=row["r_wire"])
+        if row["r_on_max"] is None:
+            assert (e.values >= 0.05).all()
+        else:
+            lo, hi = row["bracket"] if row["bracket"] != "whole range" else (row["r_on_max"], row["r_on_max"])
+            assert float(e.sel(r_on=lo)) < 0.05
+            assert lo <= row["r_on_max"] <= hi
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"baseline": {"r_wire": -1.0}}, "r_wire must be a resistance >= 0"),
+    ({"groups": {"g": {"k": [16]}}}, "larger than the number of columns"),
+    ({"groups": {"g": {"r_on": [2e9]}}}, "must be < r_off"),
+    ({"groups": {"g": {"access": ["bjt"]}}}, "unknown access model"),
+    ({"samples": 0}, "samples must be an integer"),
+    ({"colour": 1}, "unknown config key"),
+])
+def test_config_errors_name_the_value(tiny_dict, change, match):
+    for key, value in change.items():
+        if isinstance(value, dict) and key == "baseline":
+            tiny_dict[key].update(value)
+        else:
+            tiny_dict[key] = value
+    with pytest.raises(ParameterError, match=match):
+        sweep.config_from_dict(tiny_dict).validate()
+
+
+@pytest.mark.ngspice
+def test_ngspice_validation_is_recorded(tmp_path, tiny_dict):
+    # linear and level-1 decks: native and ngspice agree to ~1e-12 (shared/FACTS.md); the
+    # archive must say so for every point with N <= validate_max_n, and nothing else.
+    ds = sweep.run_study(tiny(tiny_dict), tmp_path / "v.h5", progress=False)
+    small = ds["n"].values <= 4
+    assert np.isfinite(ds["ngspice_max_rel_diff"].values[small]).all()
+    assert np.isnan(ds["ngspice_max_rel_diff"].values[~small]).all()
+    assert np.nanmax(ds["ngspice_max_rel_diff"].values) < 1e-6
+    assert np.nanmax(ds["fastpath_max_rel_diff"].values) < 1e-9
+    assert set(ds["access"].values[small]) == {"linear", "nmos"}
