@@ -18,6 +18,16 @@ A BasisN layer at inference never multiplies by its weight matrix. For each inpu
     ``(x_pieces @ B.T) @ planes.T`` with ``B`` the basis (rows ``b_l`` = columns of the
     crossbar).
 
+Optionally a crossbar model may also have
+
+``combine_step(x_pieces, patterns) -> ndarray``
+    Same shapes as ``combine`` but the ``P <= K`` rows of ``patterns`` are TG sets closed
+    *at the same time* in one scheduled crossbar step (disjoint columns, see
+    :mod:`basisn.scheduler`), so a circuit model can include their interaction (shared
+    wordline drivers, IR drop of the summed currents).
+    :meth:`basisn.layers.BasisCore.forward_scheduled` calls it once per step; without it,
+    ``combine`` is used.
+
 The contract is pattern-dependent: a circuit model may return anything a measured
 crossbar would (IR drop that depends on how many TGs are closed, TG on-resistance,
 sneak paths), not only a column-separable sum. Each row of ``planes`` is one
@@ -36,7 +46,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from devices.errors import ParameterError
+from devices.errors import BasisContestError, ParameterError
 
 from ._checks import check_finite
 
@@ -94,6 +104,22 @@ class IdealCrossbar:
         """
         x_pieces, planes = check_combine_args(x_pieces, planes, self.d)
         return (x_pieces @ self.basis.T) @ planes.T.astype(float)
+
+    def combine_step(self, x_pieces, patterns) -> np.ndarray:
+        """One scheduled step with concurrently closed TG sets; ideal, so ``combine``.
+
+        Raises
+        ------
+        BasisContestError
+            If two patterns close the same column (the step is not contest-free).
+        """
+        x_pieces, patterns = check_combine_args(x_pieces, patterns, self.d)
+        use = patterns.sum(axis=0)
+        if np.any(use > 1):
+            cols = np.flatnonzero(use > 1).tolist()
+            raise BasisContestError(f"columns {cols} are closed by more than one TG set in one step", columns=cols,
+                                    sets={c: np.flatnonzero(patterns[:, c]).tolist() for c in cols})
+        return self.combine(x_pieces, patterns)
 
 
 def check_combine_args(x_pieces, planes, d: int):

@@ -216,6 +216,48 @@ class BasisCore:
             y += out.reshape(rows, self.n_out, self.bits) @ w
         return self.scale * y + self.b.value
 
+    def forward_scheduled(self, x, crossbar, K: int):
+        """``y = x @ W_q.T + b`` executed step by step as the TG scheduler packs it.
+
+        Every crossbar step of :func:`basisn.scheduler.schedule_layer` (one partition, at
+        most ``K`` contest-free TG patterns) is one call
+        ``crossbar.combine_step(x[:, j*d:(j+1)*d], patterns)`` if the crossbar has that
+        method (the rows of ``patterns`` are then TG sets closed *at the same time*), else
+        ``crossbar.combine(...)``. Outputs are shift-added into their kernels; empty bit
+        planes are never evaluated (they contribute 0).
+
+        Parameters
+        ----------
+        x : ndarray, shape (rows, fan_in)
+        crossbar : crossbar model (see :mod:`basisn.hardware`)
+        K : int
+            TG sets per crossbar.
+
+        Returns
+        -------
+        y : ndarray, shape (rows, n_out)
+        schedule : basisn.scheduler.Schedule
+        """
+        from .scheduler import schedule_layer
+
+        check_crossbar(crossbar, self.d)
+        xp = self._pad(x)
+        planes = self.planes()
+        sch = schedule_layer(planes, self.d, K)
+        w = plane_weights(self.bits)
+        step_fn = getattr(crossbar, "combine_step", None) or crossbar.combine
+        acc = np.zeros((self.n_out, xp.shape[0]))
+        bounds = np.searchsorted(sch.step, np.arange(sch.n_steps + 1))
+        for s in range(sch.n_steps):
+            sl = slice(bounds[s], bounds[s + 1])
+            kern, bit = sch.kernel[sl], sch.bit[sl]
+            j = int(sch.partition[sl][0])
+            out = np.asarray(step_fn(xp[:, j * self.d:(j + 1) * self.d], planes[kern, j, bit]), dtype=float)
+            if out.shape != (xp.shape[0], kern.size):
+                raise ParameterError(f"crossbar returned shape {out.shape}, expected {(xp.shape[0], kern.size)}")
+            np.add.at(acc, kern, (out * w[bit]).T)
+        return self.scale * acc.T + self.b.value, sch
+
     def backward_rows(self, dy) -> np.ndarray:
         """Accumulate ``C.grad``, ``b.grad`` and the basis gradient; return ``dL/dx``.
 

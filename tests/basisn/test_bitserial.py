@@ -111,3 +111,22 @@ def test_crossbar_size_mismatch_and_bad_output():
         IdealCrossbar(np.eye(4)).combine(np.zeros((1, 4)), np.zeros((2, 4)))
     with pytest.raises(ParameterError, match="square"):
         IdealCrossbar(np.zeros((3, 4)))
+
+
+@pytest.mark.parametrize("bits, d, K", [(1, 4, 2), (4, 8, 4), (3, 16, 8)])
+def test_scheduled_execution_equals_quantized_weights(bits, d, K):
+    # every scheduled step goes through combine_step (which refuses a contest)
+    rng = np.random.default_rng(20 + bits)
+    basis = GlobalBasis(d, rng)
+    layer = BasisDense(2 * d + 3, 6, basis, bits, rng)
+    x = rng.random((5, 2 * d + 3))
+    y, sch = layer.core.forward_scheduled(x, IdealCrossbar(basis.effective()), K)
+    np.testing.assert_allclose(y, x @ layer.core.weight().T + layer.core.b.value, rtol=RTOL, atol=ATOL)
+    assert sch.n_items == int(layer.core.planes().any(axis=-1).sum())
+
+
+def test_combine_step_refuses_a_contest():
+    from devices.errors import BasisContestError
+
+    with pytest.raises(BasisContestError, match="columns \\[1\\]"):
+        IdealCrossbar(np.eye(3)).combine_step(np.ones((1, 3)), np.array([[0, 1, 0], [1, 1, 0]], dtype=bool))

@@ -137,3 +137,34 @@ def test_ste_coefficient_gradient_is_chain_rule_through_quantized_weights():
     expect = dw @ basis.B.value.T
     expect[0, 0, 0] = 0.0
     np.testing.assert_allclose(layer.core.C.grad, expect, rtol=1e-12, atol=1e-12)
+
+
+def test_sgd_momentum_and_adam_updates_by_hand():
+    from basisn.nn import SGD, Adam, Param
+
+    p = Param(np.array([1.0, -2.0]), "p")
+    opt = SGD(lr=0.1, momentum=0.5)
+    p.grad[...] = [1.0, 2.0]
+    opt.step([p])  # v = g; p -= 0.1 g
+    np.testing.assert_allclose(p.value, [0.9, -2.2], rtol=0, atol=1e-15)
+    opt.step([p])  # v = 0.5 g + g = 1.5 g
+    np.testing.assert_allclose(p.value, [0.75, -2.5], rtol=0, atol=1e-15)
+    q = Param(np.array([3.0]), "q")
+    adam = Adam(lr=0.01)
+    q.grad[...] = [5.0]
+    adam.step([q])  # first step of Adam moves by lr * sign(g) (bias-corrected m / sqrt(v))
+    np.testing.assert_allclose(q.value, [2.99], rtol=0, atol=1e-9)
+    q.trainable = False
+    adam.step([q])
+    np.testing.assert_allclose(q.value, [2.99], rtol=0, atol=1e-9)
+
+
+def test_adam_minimises_a_quadratic():
+    from basisn.nn import Adam, Param
+
+    p = Param(np.array([5.0, -3.0]), "p")
+    opt = Adam(lr=0.1)
+    for _ in range(500):
+        p.grad[...] = 2 * (p.value - np.array([1.0, 2.0]))
+        opt.step([p])
+    np.testing.assert_allclose(p.value, [1.0, 2.0], atol=1e-3)
