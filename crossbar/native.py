@@ -98,24 +98,29 @@ class SolverOptions:
     libraries' own settings."""
 
 
+def _resolve(method: str) -> str:
+    """The factorization actually used for ``SolverOptions.factorization``."""
+    global _warned_no_cholmod
+    if method == "auto":
+        if not HAVE_CHOLMOD and not _warned_no_cholmod:
+            warnings.warn("scikit-sparse (CHOLMOD) is not installed: the native solver uses SciPy's SuperLU, "
+                          "which is several times slower on large crossbars (pip install '.[cholmod]')",
+                          RuntimeWarning, stacklevel=5)
+            _warned_no_cholmod = True
+        return "cholmod" if HAVE_CHOLMOD else "superlu"
+    if method == "cholmod" and not HAVE_CHOLMOD:
+        raise NetlistError("factorization='cholmod' needs scikit-sparse (pip install '.[cholmod]')")
+    if method not in ("cholmod", "superlu"):
+        raise NetlistError(f"factorization must be 'auto', 'cholmod' or 'superlu', got {method!r}")
+    return method
+
+
 class _Factor:
     """A factorized SPD matrix with ``solve(b)`` and numeric ``refactor(A)``."""
 
     def __init__(self, A: sp.csc_matrix, method: str, perm: np.ndarray | None = None):
-        global _warned_no_cholmod
         self.perm = perm
-        if method == "auto":
-            method = "cholmod" if HAVE_CHOLMOD else "superlu"
-            if not HAVE_CHOLMOD and not _warned_no_cholmod:
-                warnings.warn("scikit-sparse (CHOLMOD) is not installed: the native solver uses SciPy's SuperLU, "
-                              "which is several times slower on large crossbars (pip install '.[cholmod]')",
-                              RuntimeWarning, stacklevel=4)
-                _warned_no_cholmod = True
-        if method == "cholmod" and not HAVE_CHOLMOD:
-            raise NetlistError("factorization='cholmod' needs scikit-sparse (pip install '.[cholmod]')")
-        if method not in ("cholmod", "superlu"):
-            raise NetlistError(f"factorization must be 'auto', 'cholmod' or 'superlu', got {method!r}")
-        self.method = method
+        self.method = method = _resolve(method)
         self.n = A.shape[0]
         self.ordering = "amd" if perm is None else "nested-dissection"
         A = self._permute(A)
@@ -423,8 +428,7 @@ class NativeSystem:
         if v is not None:
             data["v"] = (dv, v, {"units": "V", "long_name": "node voltage"})
             coords["node"] = ("node", list(net.nodes[1:]))
-        method = ("mna-superlu" if not self.reduced else
-                  (self.factor.method if self.factor is not None else ("cholmod" if HAVE_CHOLMOD and self.options.factorization != "superlu" else "superlu")))
+        method = "mna-superlu" if not self.reduced else _resolve(self.options.factorization)
         return xr.Dataset(data, coords=coords, attrs={
             "backend": "native", "method": method, "newton_iterations": iters,
             "ordering": "nested-dissection" if getattr(self, "perm", None) is not None else "amd",
@@ -458,10 +462,6 @@ class NativeSystem:
             self._Lf = self.L[self.free].tocsr()
         r = (self._Lf @ v.T).T - inj[:, self.free]
         return float(np.max(np.abs(r)))
-
-    def _mos_eval(self, v):
-        M = self.netlist.mosfets
-        return level1(v[M.d], v[M.g], v[M.s], **self._mp)
 
     def _stamps(self, v):
         """Nonlinear elements at node voltages ``v``.
@@ -598,34 +598,27 @@ class NativeSystem:
 
     def _newton_mna(self, rhs, x0):
         opt = self.options
-        M = self.netlist.mosfets
         nv = self.n - 1
         N = self.mna_lin.shape[0]
-        d, g, s = M.d - 1, M.g - 1, M.s - 1
 
         def residual(x):
             v = np.concatenate([[0.0], x[:nv]])
-            ids, a_d, a_g, a_s = self._mos_eval(v)
+            leave, jac, _ = self._stamps(v)
             F = self.mna_lin @ x - rhs
-            np.add.at(F, d[d >= 0], ids[d >= 0])
-            np.subtract.at(F, s[s >= 0], ids[s >= 0])
-            return F, ids, a_d, a_g, a_s
+            F[:nv] += leave[1:]
+            return F, jac
 
         x = np.zeros(N) if x0 is None else x0.copy()
         history = []
         for it in range(1, opt.max_iter + 1):
-            F, ids, a_d, a_g, a_s = residual(x)
-            rows, cols, vals = [], [], []
-            for r_idx, sign in ((d, 1.0), (s, -1.0)):
-                for c_idx, a in ((d, a_d), (g, a_g), (s, a_s)):
-                    ok = (r_idx >= 0) & (c_idx >= 0)
-                    rows.append(r_idx[ok]); cols.append(c_idx[ok]); vals.append(sign * a[ok])
-            J = (self.mna_lin + sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                                              shape=(N, N))).tocsc()
+            F, jac = residual(x)
+            r, c, val = jac[0] - 1, jac[1] - 1, jac[2]  # MNA unknowns skip ground
+            ok = (r >= 0) & (c >= 0)
+            J = (self.mna_lin + sp.csc_matrix((val[ok], (r[ok], c[ok])), shape=(N, N))).tocsc()
             dx = spla.splu(J).solve(-F)
             x, F_new, step, damping = self._damped_update(x, dx, F, residual)
             res = float(np.max(np.abs(F_new[:nv]), initial=0.0))
-            i_scale = float(np.max(np.abs(ids), initial=0.0)) + float(np.max(np.abs(self.mna_lin @ x), initial=0.0))
+            i_scale = max(float(np.max(np.abs(self.mna_lin @ x), initial=0.0)), float(np.max(np.abs(rhs), initial=0.0)))
             history.append({"iteration": it, "residual": res, "step": step, "damping": damping})
             if step <= opt.vntol + opt.reltol * float(np.max(np.abs(x[:nv]), initial=0.0)) and res <= opt.abstol + opt.reltol * i_scale:
                 return x, it, res

@@ -10,6 +10,7 @@ Speed targets are judged from ratios and figures measured in this run, on this m
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from crossbar.archive import check_writable, provenance, write_dataset
@@ -33,9 +34,12 @@ def main(argv=None) -> int:
         return 2
     try:
         check_writable(args.out)
+        load_before = os.getloadavg()[0]
         ds = run(sizes, repeat=args.repeat, mos_max=args.mos_max, ngspice_max=args.ngspice_max,
                  ngspice_mos_max=args.ngspice_mos_max, progress=lambda n: print(f"measuring N={n} ...", flush=True))
-        ds.attrs.update(provenance(benchmark="native vs ngspice, 1T1R K=4, 2.5 ohm segments"))
+        ds.attrs.update(provenance(benchmark="native vs ngspice, 1T1R K=4, 2.5 ohm segments",
+                                   loadavg_1min_before=load_before, loadavg_1min_after=os.getloadavg()[0],
+                                   cpus=os.cpu_count()))
         write_dataset(ds, args.out)
     except XbarError as exc:
         print(f"bench_solver: {exc}", file=sys.stderr)
@@ -61,7 +65,9 @@ def main(argv=None) -> int:
     print()
     for text, value, ok in verdicts(ds):
         print(f"target: {text}: {value} [{ok}]")
-    print(f"\narchive: {args.out}")
+    print(f"\nmachine: {ds.attrs['cpus']} cpus, 1-min load average {ds.attrs['loadavg_1min_before']:.1f} before, "
+          f"{ds.attrs['loadavg_1min_after']:.1f} after (timings are wall clock)")
+    print(f"archive: {args.out}")
     return 0
 
 

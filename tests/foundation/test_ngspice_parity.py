@@ -89,3 +89,33 @@ R3 x 0 3k
     ngs = crossbar.solve(net, backend="ngspice")
     np.testing.assert_allclose(nat.v.values, ngs.v.sel(node=nat.node).values, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(nat.i.values, ngs.i.values, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("side", ["drain", "source"])
+@pytest.mark.parametrize("polarity", ["nmos", "pmos"])
+def test_condensed_cells_both_polarities_and_sides(side, polarity):
+    """Resistor-in-series-with-MOSFET chains whose inner node the native solver condenses,
+    with the inner node on the drain or on the source, for both polarities."""
+    from crossbar import prepare
+    from netlists import MOSModel, NetlistBuilder
+
+    b = NetlistBuilder(f"{polarity} {side}")
+    sgn = 1.0 if polarity == "nmos" else -1.0
+    b.model(MOSModel("m", polarity, vto=0.4 * sgn, kp=150e-6, lambda_=0.03))
+    b.vsource("vg", "g", "0", 1.5 * sgn)
+    b.vsource("vin", "in", "0", 0.3 * sgn)
+    prev = "in"
+    for k in range(6):
+        b.resistor(f"rw{k}", prev, f"a{k}", 5.0)
+        b.resistor(f"rc{k}", f"a{k}", f"m{k}", 2e3 + 1e3 * k)
+        d, s = (f"m{k}", f"b{k}") if side == "drain" else (f"b{k}", f"m{k}")
+        b.mosfet(f"mm{k}", d, "g", s, "0", "m", 1e-6, 0.2e-6)
+        b.resistor(f"rb{k}", f"b{k}", "0", 50.0)
+        prev = f"a{k}"
+    net = b.build()
+    system = prepare(net)
+    assert system.cells is not None and len(system.cells) == 6
+    nat = system.solve()
+    ngs = crossbar.solve(net, backend="ngspice")
+    np.testing.assert_allclose(nat.v.values, ngs.v.sel(node=nat.node).values, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(nat.i.values, ngs.i.values, rtol=1e-6, atol=1e-12)
