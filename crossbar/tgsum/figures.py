@@ -65,7 +65,8 @@ def make_figures(ds: xr.Dataset, folder, stem: str = "tg_current_summing") -> li
         order = np.argsort(g["n"].values[sel])
         ax.plot(g["n"].values[sel][order], 100 * wire[sel][order], "k--", lw=1, label="wires only (ideal TGs)")
         ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
+        _ticks(ax.xaxis, np.unique(g["n"].values))
+        ax.set_ylim(0, None)
         ax.set_xlabel("crossbar size N (rows = columns)")
         ax.set_ylabel("worst |relative error| (%)")
         ax.set_title(_title(g, ("n", "k")), fontsize=8)
@@ -80,6 +81,8 @@ def make_figures(ds: xr.Dataset, folder, stem: str = "tg_current_summing") -> li
             order = np.argsort(g["k"].values[sel])
             ax.plot(g["k"].values[sel][order], 100 * ct[sel][order], "o-", label=f"N = {int(n)}")
         ax.set_xscale("log", base=2)
+        _ticks(ax.xaxis, np.unique(g["k"].values))
+        ax.set_ylim(0, None)
         ax.set_xlabel("number of TG sets K")
         ax.set_ylabel("worst |crosstalk| (% of ideal output)")
         ax.set_title(_title(g, ("n", "k")), fontsize=8)
@@ -118,7 +121,8 @@ def make_figures(ds: xr.Dataset, folder, stem: str = "tg_current_summing") -> li
 
         # split vs r_on at the largest and smallest wire resistance
         fig, ax = plt.subplots(figsize=(6, 4.2))
-        for rwv, style in ((rw[0], "-"), (rw[-1], ":")):
+        shown = [rw[1] if rw[0] == 0 and rw.size > 2 else rw[0], rw[-1]]  # wires only at 0 ohm is exact by construction
+        for rwv, style in ((shown[0], "-"), (shown[1], ":")):
             sel = h["r_wire"].values == rwv
             order = np.argsort(h["r_on"].values[sel])
             x = h["r_on"].values[sel][order]
@@ -129,6 +133,7 @@ def make_figures(ds: xr.Dataset, folder, stem: str = "tg_current_summing") -> li
         ax.axhline(1.0, color="r", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _plain(ax.xaxis)
         ax.set_xlabel("TG on-resistance r_on (ohm)")
         ax.set_ylabel("worst |relative error| (%)")
         ax.set_title(_title(h, ("r_wire", "r_on")), fontsize=8)
@@ -156,8 +161,25 @@ def make_figures(ds: xr.Dataset, folder, stem: str = "tg_current_summing") -> li
         a2.set_title(f"largest relative difference {np.nanmax(v['ngspice_max_rel_diff'].values):.2g}", fontsize=8)
         for ax in (a1, a2):
             ax.grid(True, which="both", alpha=0.3)
+            _plain(ax.xaxis)
+        _plain(a1.yaxis)
         save(fig, "ngspice")
     return written
+
+
+def _ticks(axis, values):
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    axis.set_major_locator(FixedLocator([float(v) for v in values]))
+    axis.set_minor_locator(NullLocator())
+    axis.set_major_formatter(lambda x, pos: f"{x:g}")
+
+
+def _plain(axis):
+    from matplotlib.ticker import NullFormatter
+
+    axis.set_minor_formatter(NullFormatter())
+    axis.set_major_formatter(lambda x, pos: f"{x:g}")
 
 
 def _title(g, swept):
@@ -172,4 +194,6 @@ def _title(g, swept):
         if vals.size == 1:
             v = vals[0]
             parts.append(f"{p}={v if isinstance(v, str) else f'{float(v):g}'}{units.get(p, '')}")
-    return ", ".join(parts)
+    import textwrap
+
+    return textwrap.fill(", ".join(parts), 90)

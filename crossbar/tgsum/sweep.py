@@ -277,8 +277,8 @@ def default_config() -> StudyConfig:
         baseline=dict(BASELINE),
         groups={
             "size_k": {"n": [32, 64, 128, 256], "k": [1, 2, 4, 8]},
-            "wire_tg": {"r_wire": [0.0, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
-                        "r_on": [1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 5000.0]},
+            "wire_tg": {"r_wire": [0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 2.5, 5.0],
+                        "r_on": [1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 5000.0]},
             "r_off": {"r_off": [1e4, 1e5, 1e6, 1e9, math.inf], "r_on": [10.0, 100.0, 1000.0]},
             "summing": {"r_summing": [0.0, 0.01, 0.1, 0.5, 2.5, 5.0], "k": [1, 4]},
             "cell": {"cell": list(CELLS), "r_on": [10.0, 100.0]},
@@ -608,6 +608,7 @@ VARS = {
     "crosstalk_worst": ("1", "(I with all sets on - I with this set alone) / I0, worst input"),
     "superposition_mean": ("1", "(I of this set alone - sum of single-column currents) / I0, mean over inputs"),
     "superposition_worst": ("1", "(I of this set alone - sum of single-column currents) / I0, worst input"),
+    "column_conductance": ("S", "mean over the set's columns of the column conductance sum_i G_ij"),
 }
 SET_VARS = tuple(VARS) + ("n_columns",)
 
@@ -661,6 +662,7 @@ def assemble(config: StudyConfig, pts, results, errors, timing, *, backend: str)
             data["ideal_current"][i, :K] = i0.mean(axis=0)
             data["current"][i, :K] = comb["all"].mean(axis=0)
             ncol[i, :K] = a.sum(axis=1)
+            data["column_conductance"][i, :K] = (a @ g.sum(axis=0)) / a.sum(axis=1)
             status[i], message[i] = "ok", ""
         except Exception as exc:  # a metric that cannot be formed is recorded like a failed solve
             status[i], message[i] = "failed", f"metrics: {type(exc).__name__}: {exc}"
@@ -780,13 +782,36 @@ def _worst_abs(ds, var="err_worst"):
     return np.abs(ds[var]).max("tg_set", skipna=True)
 
 
+def _crossing(x, y, threshold, log_x):
+    """Largest x with y < threshold, y rising with x: interpolated (log-log or lin-log) between
+    the last grid value below and the first above; ``(None, None)`` when y[0] >= threshold,
+    ``(x[-1], "whole range")`` when no value reaches it."""
+    below = np.flatnonzero(y < threshold)
+    if not below.size:
+        return None, None
+    i = below[-1]
+    if i == x.size - 1:
+        return float(x[i]), "whole range"
+    fx = np.log if log_x else (lambda t: t)
+    gx = np.exp if log_x else (lambda t: t)
+    x0, x1, y0, y1 = fx(x[i]), fx(x[i + 1]), np.log(y[i]), np.log(y[i + 1])
+    return float(gx(x0 + (np.log(threshold) - y0) * (x1 - x0) / (y1 - y0))), (float(x[i]), float(x[i + 1]))
+
+
 def design_rule(ds: xr.Dataset, group: str = "wire_tg", threshold: float | None = None) -> dict:
     """Largest TG r_on with worst |error| < threshold, for each wire resistance of ``group``.
 
     Uses the group's grid (log-log interpolation between the two r_on values that
-    bracket the threshold; the error grows with r_on).  Returns a dict with ``n``,
-    ``k``, ``threshold`` and ``rows``: one dict per r_wire with ``r_on_max`` (ohm, or
-    None when even the smallest r_on misses), ``err_at_min_r_on``, ``min_r_on``.
+    bracket the threshold; the error grows with r_on and with the wire resistance).
+
+    Returns
+    -------
+    dict
+        ``n``, ``k``, ``threshold``; ``rows``: per r_wire, ``r_on_max`` (ohm, None when even
+        the smallest r_on misses), ``bracket``, ``min_r_on`` and ``err_at_min_r_on``;
+        ``r_wire_max`` (ohm): largest wire resistance that meets the threshold at the smallest
+        r_on (None if none); ``g_column`` (S): mean column conductance of the crossbar, so
+        that ``r_on_max * g_column`` at ideal wires gives the rule as a dimensionless number.
     """
     threshold = float(ds.attrs.get("threshold", 0.01) if threshold is None else threshold)
     g = group_grid(ds, group)
@@ -796,29 +821,23 @@ def design_rule(ds: xr.Dataset, group: str = "wire_tg", threshold: float | None 
     extra = [d for d in err.dims if d not in ("r_wire", "r_on")]
     if extra:
         err = err.max(extra)
+    err = err.transpose("r_wire", "r_on")
     rows = []
     for rw in g["r_wire"].values:
         e = err.sel(r_wire=rw)
-        r = e["r_on"].values
-        y = e.values
-        ok = np.isfinite(y)
-        r, y = r[ok], y[ok]
-        row = {"r_wire": float(rw), "min_r_on": float(r[0]) if r.size else math.nan,
-               "err_at_min_r_on": float(y[0]) if y.size else math.nan, "r_on_max": None, "bracket": None}
-        below = np.flatnonzero(y < threshold)
-        if below.size:
-            i = below[-1]
-            if i == r.size - 1:
-                row["r_on_max"] = float(r[i])
-                row["bracket"] = "whole range"
-            else:
-                x0, x1, y0, y1 = np.log(r[i]), np.log(r[i + 1]), np.log(y[i]), np.log(y[i + 1])
-                row["r_on_max"] = float(np.exp(x0 + (np.log(threshold) - y0) * (x1 - x0) / (y1 - y0)))
-                row["bracket"] = (float(r[i]), float(r[i + 1]))
-        rows.append(row)
-    n = int(np.unique(g["n"].values)[0]) if "n" in g.coords and g["n"].size else None
-    k = int(np.unique(g["k"].values)[0]) if "k" in g.coords and g["k"].size else None
-    return {"n": n, "k": k, "threshold": threshold, "rows": rows}
+        ok = np.isfinite(e.values)
+        r, y = e["r_on"].values[ok], e.values[ok]
+        r_max, bracket = _crossing(r, y, threshold, log_x=True) if r.size else (None, None)
+        rows.append({"r_wire": float(rw), "min_r_on": float(r[0]) if r.size else math.nan,
+                     "err_at_min_r_on": float(y[0]) if y.size else math.nan, "r_on_max": r_max, "bracket": bracket})
+    first = err.isel(r_on=0)
+    ok = np.isfinite(first.values)
+    rw_max, rw_bracket = _crossing(first["r_wire"].values[ok], first.values[ok], threshold, log_x=False)
+    gcol = float(np.nanmean(g["column_conductance"].values)) if "column_conductance" in g else math.nan
+    n = int(np.unique(g["n"].values)[0]) if "n" in g.coords else None
+    k = int(np.unique(g["k"].values)[0]) if "k" in g.coords else None
+    return {"n": n, "k": k, "threshold": threshold, "rows": rows, "r_wire_max": rw_max, "r_wire_bracket": rw_bracket,
+            "min_r_on": float(err["r_on"].values[0]), "g_column": gcol}
 
 
 def _pct(x):
@@ -873,7 +892,8 @@ def summary_text(ds: xr.Dataset) -> str:
         e = _worst_abs(g)
         swept = [p for p in PARAMS if np.unique(g[p].values).size > 1]
         lines.append(f"\nGroup {gname} (worst |error| %, by {', '.join(swept)}):")
-        for i in range(g.sizes["point"]):
+        order = sorted(range(g.sizes["point"]), key=lambda i: tuple(_sortkey(g[p].values[i]) for p in swept))
+        for i in order:
             label = ", ".join(f"{p}={_fmt(g[p].values[i])}" for p in swept)
             extra = "" if g["status"].values[i] == "ok" else f"  FAILED: {g['message'].values[i]}"
             lines.append(f"  {label:45s} {_pct(float(e.values[i]))}{extra}")
@@ -915,7 +935,19 @@ def design_rule_text(rule: dict) -> str:
         else:
             out.append(f"  r_wire {row['r_wire']:5g} ohm: r_on <= {row['r_on_max']:.3g} ohm "
                        f"(interpolated between {row['bracket'][0]:g} and {row['bracket'][1]:g} ohm)")
+    if rule["r_wire_max"] is None:
+        out.append(f"  no swept wire resistance meets {t:g}% even at r_on = {rule['min_r_on']:g} ohm")
+    else:
+        out.append(f"  wires: at r_on = {rule['min_r_on']:g} ohm the wire resistance must stay <= {rule['r_wire_max']:.3g} ohm per segment")
+    ideal = [r for r in rule["rows"] if r["r_wire"] == 0 and r["r_on_max"] is not None and r["bracket"] != "whole range"]
+    if ideal and np.isfinite(rule["g_column"]):
+        out.append(f"  as a product: r_on_max * mean column conductance ({1e3 * rule['g_column']:.3g} mS) = "
+                   f"{ideal[0]['r_on_max'] * rule['g_column']:.3g} at ideal wires")
     return "\n".join(out)
+
+
+def _sortkey(v):
+    return (0, float(v), "") if not isinstance(v, (str, np.str_)) else (1, 0.0, str(v))
 
 
 def _fmt(v):
