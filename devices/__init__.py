@@ -4,6 +4,7 @@
 ``LinearAccessTransistor``   access transistor as a linear on-resistance
 ``NMOSLevel1``               access transistor as a SPICE level-1 NMOS
 ``TransmissionGate``         TG switch: ``r_on`` / ``r_off``
+``CMOSTransmissionGate``     TG as a level-1 NMOS + PMOS pair (nonlinear)
 ``Wires``                    resistance per segment of wordlines, bitlines, summing lines
 ``devices.presets``          named presets with sources
 ``devices.errors``           the project's exception hierarchy
@@ -13,7 +14,7 @@ Change a parameter with ``dataclasses.replace(obj, field=value)``.
 
 from devices.errors import ParameterError
 from devices.rram import RRAMCell
-from devices.transistors import LinearAccessTransistor, NMOSLevel1, TransmissionGate
+from devices.transistors import CMOSTransmissionGate, LinearAccessTransistor, NMOSLevel1, TransmissionGate
 from devices.wires import Wires
 
-__all__ = ["RRAMCell", "LinearAccessTransistor", "NMOSLevel1", "TransmissionGate", "Wires", "ParameterError"]
+__all__ = ["CMOSTransmissionGate", "RRAMCell", "LinearAccessTransistor", "NMOSLevel1", "TransmissionGate", "Wires", "ParameterError"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from devices import _check
 from devices.errors import ParameterError
 
-__all__ = ["LinearAccessTransistor", "NMOSLevel1", "TransmissionGate"]
+__all__ = ["LinearAccessTransistor", "NMOSLevel1", "TransmissionGate", "CMOSTransmissionGate"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +98,56 @@ class TransmissionGate:
     def off_is_open(self) -> bool:
         """True when off gates are ideal opens (``r_off = inf``)."""
         return math.isinf(self.r_off)
+
+
+@dataclass(frozen=True)
+class CMOSTransmissionGate:
+    """A transmission gate as an NMOS and a PMOS (SPICE level 1) in parallel.
+
+    Closed: NMOS gate at ``v_dd``, PMOS gate at 0 V.  Open: the reverse.  The NMOS bulk
+    is at ground, the PMOS bulk at ``v_dd``.  Its resistance depends on the column and
+    summing-line voltages, which is what a real switch does; near 0 V (a TIA virtual
+    ground) the NMOS carries most of the current.  SPICE cards::
+
+        M<n> <column> <gate> <summing line> 0 ntg W=<w_n> L=<l>
+        M<p> <column> <gate> <summing line> vdd ptg W=<w_p> L=<l>
+    """
+
+    kp_n: float = 200e-6
+    """NMOS transconductance parameter, A/V^2. > 0."""
+    kp_p: float = 80e-6
+    """PMOS transconductance parameter, A/V^2. > 0."""
+    w_n: float = 1e-6
+    """NMOS width, metre. > 0."""
+    w_p: float = 2e-6
+    """PMOS width, metre. > 0."""
+    l: float = 0.13e-6
+    """Channel length of both, metre. > 0."""
+    vth_n: float = 0.4
+    """NMOS threshold, volt. > 0."""
+    vth_p: float = -0.4
+    """PMOS threshold, volt. < 0."""
+    lambda_: float = 0.0
+    """Channel-length modulation of both, 1/V. >= 0."""
+    v_dd: float = 1.8
+    """Supply and gate-high voltage, volt. > vth_n and > -vth_p."""
+
+    def __post_init__(self):
+        name = type(self).__name__
+        for f in ("kp_n", "kp_p", "w_n", "w_p", "l"):
+            _check.positive(name, f, getattr(self, f))
+        if _check.finite(name, "vth_n", self.vth_n, unit="V") <= 0:
+            raise ParameterError(f"{name}.vth_n must be > 0 V (an NMOS), got {self.vth_n!r}")
+        if _check.finite(name, "vth_p", self.vth_p, unit="V") >= 0:
+            raise ParameterError(f"{name}.vth_p must be < 0 V (a PMOS), got {self.vth_p!r}")
+        _check.nonnegative(name, "lambda_", self.lambda_, unit="1/V")
+        vdd = _check.finite(name, "v_dd", self.v_dd, unit="V")
+        if vdd <= max(self.vth_n, -self.vth_p):
+            raise ParameterError(f"{name}.v_dd must exceed both thresholds (|vth| <= {max(self.vth_n, -self.vth_p)!r} V), "
+                                 f"got {self.v_dd!r}")
+
+    @property
+    def r_on_at_ground(self) -> float:
+        """Small-signal on-resistance with both channel terminals at 0 V, ohm."""
+        # the PMOS (gate at 0 V, source at 0 V) is off there: v_gs = 0 > vth_p
+        return 1.0 / (self.kp_n * self.w_n / self.l * (self.v_dd - self.vth_n))

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from devices import LinearAccessTransistor, NMOSLevel1, TransmissionGate, Wires
+from devices import CMOSTransmissionGate, LinearAccessTransistor, NMOSLevel1, TransmissionGate, Wires
 from devices.errors import BasisContestError, ParameterError
 from netlists.netlist import MOSModel, Netlist, NetlistBuilder
 
@@ -104,7 +104,7 @@ def check_contest(assignment) -> np.ndarray:
 
 
 def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wires(),
-                   tg: TransmissionGate = TransmissionGate(),
+                   tg: TransmissionGate | CMOSTransmissionGate = TransmissionGate(),
                    access: LinearAccessTransistor | NMOSLevel1 | None = LinearAccessTransistor(),
                    fold_cells: bool = False, title: str | None = None) -> Netlist:
     """Build the netlist of a 1T1R crossbar with K TG sets (see the module docstring).
@@ -120,8 +120,9 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
         ``Netlist.with_sources`` or ``solve(..., sources=...)``).
     wires : devices.Wires
         Segment resistances, ohm.
-    tg : devices.TransmissionGate
-        TG on/off resistances, ohm.
+    tg : devices.TransmissionGate or devices.CMOSTransmissionGate
+        TG on/off resistances, ohm, or a level-1 NMOS + PMOS pair per gate
+        (``mn{k}_{j}``, ``mp{k}_{j}``; gates on nodes ``vdd`` and ``0``, driven by ``Vdd``).
     access : LinearAccessTransistor, NMOSLevel1 or None
         Access transistor model (``None``: RRAM only).
     fold_cells : bool
@@ -204,10 +205,23 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
     else:
         n_sl = np.repeat(n_out[:, None], C, axis=1)
     on = A.ravel()
-    keep = on | (not tg.off_is_open)
-    r_tg = np.where(on, tg.r_on, tg.r_off)
-    names = [("rtg" + t) for t, k_ in zip(tap, keep) if k_]
-    b.resistors(names, np.repeat(n_col[None, :], K, axis=0).ravel()[keep], n_sl.ravel()[keep], r_tg[keep])
+    n_tg_col = np.repeat(n_col[None, :], K, axis=0).ravel()
+    if isinstance(tg, CMOSTransmissionGate):
+        n_vdd = b.node("vdd")
+        b.vsource("vdd", "vdd", "0", tg.v_dd)
+        b.model(MOSModel("ntg", "nmos", vto=tg.vth_n, kp=tg.kp_n, lambda_=tg.lambda_))
+        b.model(MOSModel("ptg", "pmos", vto=tg.vth_p, kp=tg.kp_p, lambda_=tg.lambda_))
+        gate_n = np.where(on, n_vdd, 0)
+        gate_p = np.where(on, 0, n_vdd)
+        b.mosfets(["mn" + t for t in tap], n_tg_col, gate_n, n_sl.ravel(), np.zeros(K * C, np.int64), "ntg", tg.w_n, tg.l)
+        b.mosfets(["mp" + t for t in tap], n_tg_col, gate_p, n_sl.ravel(), np.full(K * C, n_vdd), "ptg", tg.w_p, tg.l)
+    elif isinstance(tg, TransmissionGate):
+        keep = on | (not tg.off_is_open)
+        r_tg = np.where(on, tg.r_on, tg.r_off)
+        names = [("rtg" + t) for t, k_ in zip(tap, keep) if k_]
+        b.resistors(names, n_tg_col[keep], n_sl.ravel()[keep], r_tg[keep])
+    else:
+        raise ParameterError(f"tg must be TransmissionGate or CMOSTransmissionGate, got {type(tg).__name__}")
 
     xy = np.full((len(b._nodes), 2), -1, dtype=np.int64)
 

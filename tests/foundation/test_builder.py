@@ -92,3 +92,18 @@ def test_linear_access_adds_series_resistance():
                        access=LinearAccessTransistor(1e3))
     out = crossbar.solve(n).i.sel(branch="vout0").item()
     assert out == pytest.approx(0.1 / (1e4 + 1e3 + 1e-9), rel=1e-12)
+
+
+def test_cmos_tg_cards():
+    from devices import CMOSTransmissionGate
+
+    G, A, x = small(2, 3, 2)
+    n = build_crossbar(G, A, x, tg=CMOSTransmissionGate())
+    K, C = A.shape
+    assert sum(name.startswith("mn") for name in n.mosfets.names) == K * C
+    assert sum(name.startswith("mp") for name in n.mosfets.names) == K * C
+    on = n.element("mn0_0")  # column 0 is in set 0 (see small())
+    assert on.g == "vdd" and n.element("mp0_0").g == "0" and n.element("mp0_0").b == "vdd"
+    assert n.element("mn1_0").g == "0"
+    with pytest.raises(ParameterError, match="tg must be"):
+        build_crossbar(G, A, x, tg="ideal")

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from devices import LinearAccessTransistor, NMOSLevel1, RRAMCell, TransmissionGate, Wires
+from devices import CMOSTransmissionGate, LinearAccessTransistor, NMOSLevel1, RRAMCell, TransmissionGate, Wires
 from devices import presets
 from devices.errors import ParameterError
 
@@ -50,6 +50,9 @@ def test_program_variation_seeded_and_of_stated_size():
     (lambda: NMOSLevel1(kp=float("nan")), ["kp"]),
     (lambda: TransmissionGate(r_on=100, r_off=50), ["r_off", "r_on"]),
     (lambda: Wires(r_wordline=-2.5), ["r_wordline", ">= 0", "-2.5"]),
+    (lambda: CMOSTransmissionGate(vth_p=0.4), ["vth_p", "< 0"]),
+    (lambda: CMOSTransmissionGate(v_dd=0.3), ["v_dd", "thresholds"]),
+    (lambda: CMOSTransmissionGate(w_n=0), ["w_n", "> 0"]),
 ])
 def test_bad_parameters_named(make, words):
     with pytest.raises(ParameterError) as info:
@@ -77,3 +80,8 @@ def test_nmos_small_signal_resistance():
 def test_presets_construct():
     for name in presets.__all__:
         assert getattr(presets, name) is not None
+
+
+def test_cmos_tg_on_resistance_at_ground():
+    tg = CMOSTransmissionGate(kp_n=100e-6, w_n=1e-6, l=0.5e-6, vth_n=0.5, v_dd=1.5)
+    assert tg.r_on_at_ground == pytest.approx(1 / (100e-6 * 2 * 1.0), rel=1e-15)

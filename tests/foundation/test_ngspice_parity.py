@@ -119,3 +119,18 @@ def test_condensed_cells_both_polarities_and_sides(side, polarity):
     ngs = crossbar.solve(net, backend="ngspice")
     np.testing.assert_allclose(nat.v.values, ngs.v.sel(node=nat.node).values, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(nat.i.values, ngs.i.values, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("access", [None, NMOSLevel1(lambda_=0.02)])
+def test_cmos_transmission_gates(access):
+    """TGs as level-1 NMOS+PMOS pairs (nonlinear switches), with and without MOS access."""
+    from devices import CMOSTransmissionGate
+
+    rng = np.random.default_rng(30)
+    N = 12
+    A = np.zeros((3, N), bool)
+    A[0, :4] = A[1, 5:8] = A[2, 9:] = True
+    net = build_crossbar(rng.uniform(1e-6, 1e-4, (N, N)), A, rng.uniform(0, 0.2, N),
+                         tg=CMOSTransmissionGate(lambda_=0.05), access=access)
+    rel, rel_all, _ = outputs_rel_error(net)
+    assert rel < 1e-6 and rel_all < 1e-6
