@@ -1,0 +1,213 @@
+"""Compact error model of a programmed chip, fitted from exact step measurements.
+
+The model of a step with logical TG patterns ``P_k`` (k = 0..K-1) closed together::
+
+    T_k  ~=  (1 - alpha * n_k - beta * (n - n_k)) * sum_{l in P_k} t_l
+
+``t_l`` (d,)
+    The measured transfer of logical column ``l`` closed alone ("single-column
+    transfer", ideal-product units). It holds everything that is separable per column:
+    cell quantization and programming variation, the column's TG on-resistance in series
+    with its cells, its bitline and the wordline drop its own current causes.
+``alpha``, ``beta``
+    Pattern-dependent loading: ``n_k`` logical columns closed on the same summing-line
+    pair share that line's wire and the wordlines; the ``n - n_k`` columns of the other
+    sets of the step share the wordlines only. Two scalars fitted by least squares to
+    the measured steps; ``beta`` is kept only where it pays (:data:`BETA_GAIN`).
+
+Basis changes (the basis epochs of Algorithm 1) are modelled without measuring: each
+physical column's transfer is fitted as a per-column gain times its programmed
+conductances, ``t_l ~= (a+_l g+_l - a-_l g-_l) / gain`` (differential) or ``(a_l g_l -
+a_ref g_ref) / gain`` (reference); for a new basis ``B`` the chip is re-mapped (same
+chip seed: same quantization rule and variation), the gains applied, and the residual of
+the gain fit at the measured basis added back, so the model is exact at the measured
+basis. After training the basis is written once and everything is measured again.
+
+``ErrorModel.fit(chip, steps)``
+    Single-column transfers (d solves), gains, ``alpha``/``beta`` from ``steps``.
+``residual(model, chip, steps)``
+    Relative Frobenius residual of the model against the exact step transfers, with the
+    naive (ideal basis) and superposition-only residuals for scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from devices.errors import ParameterError
+
+from basisn.scheduler import schedule_layer
+
+from .mapping import CrossbarMapping, map_basis
+from .measure import ChipSystem
+
+__all__ = ["ErrorModel", "residual", "ResidualReport", "BETA_GAIN"]
+
+BETA_GAIN = 0.01
+"""The cross-set term ``beta`` is kept only if it lowers the fit's squared residual by
+more than this fraction (else ``beta = 0``: no schedule is needed to evaluate the model)."""
+
+
+def _column_gains(mapping: CrossbarMapping, T: np.ndarray) -> np.ndarray:
+    """Least-squares gains per physical column so ``T[l] ~ sum_c a_c g_c / gain``; returns (n_cols,)."""
+    g = mapping.g_cell / mapping.gain
+    d = mapping.d
+    a = np.ones(mapping.n_cols)
+    if mapping.preset.encoding == "differential":
+        for l in range(d):
+            X = np.stack([g[:, 2 * l], -g[:, 2 * l + 1]], axis=1)
+            a[2 * l:2 * l + 2] = np.linalg.lstsq(X, T[l], rcond=None)[0]
+    else:
+        # reference gain: common to all columns, fitted jointly with per-column gains
+        ref = g[:, d]
+        cols = [np.linalg.lstsq(np.stack([g[:, l], -ref], axis=1), T[l], rcond=None)[0] for l in range(d)]
+        a[:d] = [c[0] for c in cols]
+        a[d] = float(np.mean([c[1] for c in cols]))
+    return a
+
+
+def _gain_model(mapping: CrossbarMapping, a: np.ndarray) -> np.ndarray:
+    g = mapping.g_cell * a[None, :] / mapping.gain
+    d = mapping.d
+    if mapping.preset.encoding == "differential":
+        return (g[:, 0::2] - g[:, 1::2]).T
+    return (g[:, :d] - g[:, [d]]).T
+
+
+class ErrorModel:
+    """Fitted compact model of one chip (see the module docstring).
+
+    Attributes
+    ----------
+    t_col : ndarray (d, d)
+        Single-column transfers at the current basis (ideal-product units).
+    alpha, beta : float
+        Loading per closed column on the same set / on the other sets (dimensionless).
+    gains : ndarray (n_cols,)
+        Fitted per-physical-column gains (dimensionless).
+    version : int
+        Incremented whenever the modelled basis changes (crossbar caches key on it).
+    """
+
+    def __init__(self, mapping: CrossbarMapping, t_col, alpha: float, beta: float, gains):
+        self.mapping0 = mapping
+        self.preset = mapping.preset
+        self.d, self.K = mapping.d, mapping.K
+        self.t_col_measured = np.array(t_col, float)
+        self.t_col = self.t_col_measured.copy()
+        self.alpha, self.beta = float(alpha), float(beta)
+        self.gains = np.asarray(gains, float)
+        self._offset = self.t_col_measured - _gain_model(mapping, self.gains)
+        self._basis = np.array(mapping.basis)
+        self.version = 0
+
+    @classmethod
+    def fit(cls, chip: ChipSystem, steps=(), max_steps: int = 2000) -> "ErrorModel":
+        """Fit from exact measurements of ``chip``.
+
+        Parameters
+        ----------
+        chip : ChipSystem
+        steps : sequence of (K, d) bool
+            Step patterns to fit ``alpha`` and ``beta`` on (e.g. the steps inference uses);
+            at most ``max_steps`` of them (evenly spaced) are used. Without steps the
+            loading terms are 0 (superposition of single columns).
+        """
+        if not isinstance(chip, ChipSystem):
+            raise ParameterError(f"ErrorModel.fit needs a ChipSystem, got {type(chip).__name__}")
+        t_col = chip.single_column_transfers()
+        gains = _column_gains(chip.mapping, t_col)
+        steps = list(steps)
+        if len(steps) > max_steps:
+            steps = [steps[i] for i in np.linspace(0, len(steps) - 1, max_steps).astype(int)]
+        alpha = beta = 0.0
+        if steps:
+            cols, rhs = [], []
+            for pats in steps:
+                pats = np.asarray(pats, bool)
+                T = chip.step_transfer(pats)
+                M = pats.astype(float) @ t_col
+                n_k = pats.sum(axis=1)
+                n_o = n_k.sum() - n_k
+                on = n_k > 0
+                cols.append(np.stack([-(n_k[on, None] * M[on]).ravel(), -(n_o[on, None] * M[on]).ravel()], axis=1))
+                rhs.append((T[on] - M[on]).ravel())
+            X, y = np.concatenate(cols), np.concatenate(rhs)
+            alpha = float(np.linalg.lstsq(X[:, :1], y, rcond=None)[0][0])
+            ss1 = float(np.sum((y - alpha * X[:, 0]) ** 2))
+            if np.any(X[:, 1] != 0):
+                a2, b2 = np.linalg.lstsq(X, y, rcond=None)[0]
+                ss2 = float(np.sum((y - a2 * X[:, 0] - b2 * X[:, 1]) ** 2))
+                if ss2 < (1.0 - BETA_GAIN) * ss1:  # keep the cross-set term only when it pays
+                    alpha, beta = float(a2), float(b2)
+        return cls(chip.mapping, t_col, alpha, beta, gains)
+
+    # ------------------------------------------------------------------ basis
+    def set_basis(self, B) -> None:
+        """Model the chip rewritten with basis ``B`` (re-mapped, fitted gains, measured offset)."""
+        B = np.asarray(B, float)
+        if B.shape == self._basis.shape and np.array_equal(B, self._basis):
+            return
+        m = map_basis(B, self.preset)
+        self.t_col = _gain_model(m, self.gains) + self._offset
+        self._basis = B.copy()
+        self.version += 1
+
+    # ------------------------------------------------------------------ prediction
+    def _factor(self, n_k, n_o):
+        return 1.0 - self.alpha * n_k - self.beta * n_o
+
+    def step_rows(self, patterns) -> np.ndarray:
+        """Modelled (K, d) transfer of one step (ideal-product units)."""
+        p = np.asarray(patterns, bool)
+        n_k = p.sum(axis=1)
+        return self._factor(n_k, n_k.sum() - n_k)[:, None] * (p.astype(float) @ self.t_col)
+
+    def rows(self, planes, K: int | None = None) -> np.ndarray:
+        """Modelled effective rows (P, d) of patterns scheduled ``K`` to a step (vectorized)."""
+        planes = np.asarray(planes, bool)
+        K = self.K if K is None else K
+        n_k = planes.sum(axis=1).astype(float)
+        n_step = n_k
+        if self.beta != 0.0 and K > 1 and planes.shape[0] > 1:
+            sched = schedule_layer(planes[:, None, None, :], self.d, K)
+            totals = np.bincount(sched.step, weights=n_k[sched.kernel], minlength=sched.n_steps)
+            n_step = n_k.copy()
+            n_step[sched.kernel] = totals[sched.step]
+        return self._factor(n_k, n_step - n_k)[:, None] * (planes.astype(float) @ self.t_col)
+
+
+@dataclass(frozen=True)
+class ResidualReport:
+    """Relative Frobenius residuals over a set of steps (dimensionless)."""
+
+    model: float
+    """``||T_model - T_exact|| / ||T_exact||`` of the fitted model."""
+    superposition: float
+    """The same for the superposition of measured single columns (alpha = beta = 0)."""
+    naive: float
+    """The same for the ideal product with the target basis (no model at all)."""
+    n_steps: int
+    """Steps compared."""
+
+
+def residual(model: ErrorModel, chip: ChipSystem, steps) -> ResidualReport:
+    """Residual of ``model`` against the exact transfers of ``steps`` ((K, d) patterns) on ``chip``."""
+    num = sup = naive = den = 0.0
+    n = 0
+    B = chip.mapping.basis
+    for pats in steps:
+        pats = np.asarray(pats, bool)
+        T = chip.step_transfer(pats)
+        P = pats.astype(float)
+        num += float(np.sum((model.step_rows(pats) - T) ** 2))
+        sup += float(np.sum((P @ model.t_col - T) ** 2))
+        naive += float(np.sum((P @ B - T) ** 2))
+        den += float(np.sum(T ** 2))
+        n += 1
+    if n == 0 or den == 0.0:
+        raise ParameterError("residual needs at least one step with a nonzero transfer")
+    return ResidualReport(model=float(np.sqrt(num / den)), superposition=float(np.sqrt(sup / den)),
+                          naive=float(np.sqrt(naive / den)), n_steps=n)

@@ -1,0 +1,239 @@
+"""Write a signed BasisN basis into a crossbar: encoding, cell levels, variation, TGs.
+
+``map_basis(B, preset) -> CrossbarMapping``
+    Conductances of every cell, the gain from weight units to siemens, and how a step's
+    K logical TG patterns become physical TG states and output lines.
+
+Layout: basis vector ``b_l`` (row ``l`` of ``B``) is stored down logical column ``l``;
+wordline ``i`` carries input component ``x_i``, so cell ``(i, l)`` holds ``B[l, i]``.
+
+Signed encodings
+----------------
+``"differential"`` (default)
+    Logical column ``l`` is the physical pair ``(2l, 2l+1)``: ``G+ = g_min + gain *
+    max(B, 0)``, ``G- = g_min + gain * max(-B, 0)`` with ``gain = (g_max - g_min) /
+    max|B|`` (S per weight unit). Each TG set has two summing lines, ``+`` (lines
+    ``2k``) and ``-`` (``2k+1``), and the periphery subtracts them: ``I_k = I_2k -
+    I_2k+1 = gain * V . sum_{l in P_k} b_l``. Chosen because the ``g_min`` offset cancels
+    in the analog domain for every column, a zero weight draws only ``g_min``
+    (smallest currents, so the least IR drop in wires and TGs, the dominant error here),
+    the two lines of a pair run side by side and see nearly the same wire drop
+    (common-mode), and a c-bit cell gives ``2 * 2**c - 1`` signed levels. Cost: 2d
+    columns and 2K summing lines (TIAs).
+``"reference"``
+    One column per basis vector around a mid level, ``G = g_mid + gain * B`` with
+    ``gain = (g_max - g_min) / (2 max|B|)``, plus one reference column of ``g_mid``
+    cells on its own summing line (line ``K``), switched on in every step; the periphery
+    forms ``I_k - popcount(P_k) * I_ref``. Cost: d + 1 columns, K + 1 lines, but every
+    cell carries the mid-level current (more IR drop), the reference error is multiplied
+    by the popcount, and only ``2**c`` levels span the signed range.
+
+Quantization and variation: targets are rounded to the cell's ``2**bits`` levels and
+programmed with :meth:`devices.RRAMCell.program` using the preset's ``chip_seed``, so the
+device-to-device deviation ``z`` of every cell is drawn once per chip and is the same
+when the chip is rewritten. Write-verify reads the whole 1T1R cell: the RRAM is set so
+that RRAM plus access transistor conduct the programmed level (``1/G_rram = 1/g - r_on``).
+
+Units: conductances siemens, ``gain`` S per weight unit. Inputs are read voltages
+``V = x * v_scale`` (volt, ``v_scale = v_read / x_max`` per layer, see
+:func:`input_scale`); an output current ``I`` is ``I / (v_scale * gain)`` in units of the
+ideal product ``x . b``. The circuit is linear, so ``v_scale`` cancels exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from devices.errors import BasisContestError, ParameterError
+from netlists import check_contest
+
+from .preset import HardwarePreset
+
+__all__ = ["CrossbarMapping", "map_basis", "input_scale"]
+
+
+@dataclass(frozen=True, eq=False)
+class CrossbarMapping:
+    """A basis written into one chip (see the module docstring). Build with :func:`map_basis`."""
+
+    preset: HardwarePreset
+    """The chip."""
+    basis: np.ndarray = field(repr=False)
+    """Target basis ``B`` (d, d), weight units, rows = basis vectors."""
+    b_max: float
+    """``max|B|``, weight units (mapped to the top of the conductance range)."""
+    gain: float
+    """Siemens per weight unit of the signed encoding."""
+    g_cell: np.ndarray = field(repr=False)
+    """Programmed 1T1R cell conductances (quantized, with variation), siemens, (d, n_cols)."""
+    g_rram: np.ndarray = field(repr=False)
+    """RRAM conductances after write-verify through the access transistor, siemens, (d, n_cols)."""
+    g_nominal: np.ndarray = field(repr=False)
+    """Quantized levels without variation, siemens, (d, n_cols)."""
+
+    @property
+    def d(self) -> int:
+        return int(self.basis.shape[0])
+
+    @property
+    def K(self) -> int:
+        return self.preset.K
+
+    @property
+    def n_cols(self) -> int:
+        """Physical columns (2d differential, d + 1 reference)."""
+        return int(self.g_cell.shape[1])
+
+    @property
+    def n_lines(self) -> int:
+        """Physical summing lines (2K differential, K + 1 reference)."""
+        return 2 * self.K if self.preset.encoding == "differential" else self.K + 1
+
+    def switchable(self) -> np.ndarray:
+        """Bool (n_lines, n_cols): the TGs a step may ever close (others stay open)."""
+        a = np.zeros((self.n_lines, self.n_cols), bool)
+        if self.preset.encoding == "differential":
+            a[0::2, 0::2] = True
+            a[1::2, 1::2] = True
+        else:
+            a[:self.K, :self.d] = True
+            a[self.K, self.d] = True
+        return a
+
+    def _stored(self, g) -> np.ndarray:
+        if self.preset.encoding == "differential":
+            return ((g[:, 0::2] - g[:, 1::2]) / self.gain).T
+        return ((g[:, :self.d] - g[:, [self.d]]) / self.gain).T
+
+    def programmed_basis(self) -> np.ndarray:
+        """The signed basis the cells hold (quantized, with variation), weight units, (d, d).
+
+        What an ideal circuit (no wires, ideal TGs) computes with this chip.
+        """
+        return self._stored(self.g_cell)
+
+    def quantized_basis(self) -> np.ndarray:
+        """The basis at the quantized levels without variation, weight units, (d, d)."""
+        return self._stored(self.g_nominal)
+
+    def check_patterns(self, patterns) -> np.ndarray:
+        """Validate a step's logical TG patterns: bool (K', d) with K' <= K, no column in two sets.
+
+        Raises
+        ------
+        BasisContestError
+            A logical column closed by two TG sets in the same step.
+        ParameterError
+            Bad shape or dtype.
+        """
+        p = np.asarray(patterns)
+        if p.ndim != 2 or p.shape[1] != self.d or not 1 <= p.shape[0] <= self.K:
+            raise ParameterError(f"step patterns must have shape (K', {self.d}) with 1 <= K' <= K = {self.K}, got {p.shape}")
+        if p.dtype != bool:
+            if not np.issubdtype(p.dtype, np.number) or not np.isin(p, (0, 1)).all():
+                raise ParameterError("step patterns must be bool (or 0/1) TG states")
+            p = p.astype(bool)
+        try:
+            check_contest(p)
+        except BasisContestError as exc:
+            raise BasisContestError(f"step patterns: {exc}", columns=exc.columns, sets=exc.sets) from None
+        if p.shape[0] < self.K:
+            p = np.vstack([p, np.zeros((self.K - p.shape[0], self.d), bool)])
+        return p
+
+    def physical_assignment(self, patterns) -> np.ndarray:
+        """Physical TG states (n_lines, n_cols) of a step with logical ``patterns`` (K, d)."""
+        p = self.check_patterns(patterns)
+        a = np.zeros((self.n_lines, self.n_cols), bool)
+        if self.preset.encoding == "differential":
+            a[0::2, 0::2] = p
+            a[1::2, 1::2] = p
+        else:
+            a[:self.K, :self.d] = p
+            a[self.K, self.d] = True
+        return a
+
+    def readout(self, patterns) -> np.ndarray:
+        """(K, n_lines): logical output ``k`` (ideal units per volt per ``1/gain``) from line currents.
+
+        ``T_logical = readout @ T_physical / gain``.
+        """
+        p = self.check_patterns(patterns)
+        r = np.zeros((self.K, self.n_lines))
+        k = np.arange(self.K)
+        if self.preset.encoding == "differential":
+            r[k, 2 * k] = 1.0
+            r[k, 2 * k + 1] = -1.0
+        else:
+            r[k, k] = 1.0
+            r[:, self.K] = -p.sum(axis=1)
+        return r
+
+
+def _calibrate(g_cell, access) -> np.ndarray:
+    if access is None:
+        return g_cell.copy()
+    return 1.0 / (1.0 / g_cell - access.r_on)
+
+
+def map_basis(B, preset: HardwarePreset) -> CrossbarMapping:
+    """Map basis ``B`` (d, d) onto the chip ``preset`` (quantized, with the chip's variation).
+
+    Raises
+    ------
+    ParameterError
+        ``B`` not a finite square ``(d, d)`` matrix with ``d = preset.d`` (the basis does
+        not fit the crossbar), or all zero.
+    """
+    if not isinstance(preset, HardwarePreset):
+        raise ParameterError(f"preset must be a HardwarePreset, got {type(preset).__name__}")
+    B = np.asarray(B, dtype=float)
+    d = preset.d
+    if B.ndim != 2 or B.shape != (d, d):
+        raise ParameterError(f"basis of shape {B.shape} does not fit the {d}x{d} crossbar of preset "
+                             f"{preset.name!r}; it must be ({d}, {d}) (basis length = rows, one vector per column)")
+    if not np.all(np.isfinite(B)):
+        raise ParameterError("basis contains NaN or inf; every entry must be finite")
+    b_max = float(np.max(np.abs(B)))
+    if b_max == 0.0:
+        raise ParameterError("basis is all zero; nothing to write")
+    cell = preset.cell
+    span = cell.g_max - cell.g_min
+    Bt = B.T  # cell (i, l) holds B[l, i]
+    if preset.encoding == "differential":
+        gain = span / b_max
+        target = np.empty((d, 2 * d))
+        target[:, 0::2] = cell.g_min + gain * np.maximum(Bt, 0.0)
+        target[:, 1::2] = cell.g_min + gain * np.maximum(-Bt, 0.0)
+    else:
+        gain = span / (2.0 * b_max)
+        g_mid = 0.5 * (cell.g_min + cell.g_max)
+        target = np.empty((d, d + 1))
+        target[:, :d] = g_mid + gain * Bt
+        target[:, d] = g_mid
+    g_nom = cell.quantize(target)
+    g_cell = cell.program(target, seed=preset.chip_seed)
+    g_rram = _calibrate(g_cell, preset.access)
+    ro = []
+    for a in (B, g_cell, g_rram, g_nom):
+        a = a.copy()
+        a.setflags(write=False)
+        ro.append(a)
+    return CrossbarMapping(preset=preset, basis=ro[0], b_max=b_max, gain=float(gain), g_cell=ro[1], g_rram=ro[2],
+                           g_nominal=ro[3])
+
+
+def input_scale(x_max: float, v_read: float) -> float:
+    """Volt per activation unit: the largest input magnitude ``x_max`` maps to ``v_read``.
+
+    Raises
+    ------
+    ParameterError
+        ``x_max`` not finite and > 0.
+    """
+    x_max = float(x_max)
+    if not np.isfinite(x_max) or x_max <= 0:
+        raise ParameterError(f"x_max must be finite and > 0 (largest input magnitude of the layer), got {x_max!r}")
+    return float(v_read) / x_max

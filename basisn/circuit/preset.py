@@ -1,0 +1,137 @@
+"""Hardware presets of the closed loop: which chip the basis is written into.
+
+``HardwarePreset``
+    Frozen, validated description of one chip: crossbar size ``d``, TG sets ``K``, the
+    RRAM cell (levels, variation), wires, TGs, access transistor, read voltage, signed
+    encoding and the chip seed (programming variation is drawn once per chip).
+``PRESETS``
+    Named presets; each says where its numbers come from (``*assumption*`` where no
+    source applies). Change a field with ``dataclasses.replace``.
+``get_preset(name, **overrides)``
+    A named preset with fields replaced (validated again).
+
+Only linear access transistors (or none) are accepted: the loop measures each step's
+exact transfer matrix, which needs a linear netlist (a level-1 NMOS would make the step
+an operating point per input vector; ``ParameterError`` says so).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from devices import LinearAccessTransistor, NMOSLevel1, RRAMCell, TransmissionGate, Wires
+from devices.errors import ParameterError
+
+__all__ = ["HardwarePreset", "PRESETS", "get_preset", "ENCODINGS", "D_RANGE", "K_RANGE", "V_READ_RANGE"]
+
+ENCODINGS = ("differential", "reference")
+"""Signed encodings: see :mod:`basisn.circuit.mapping`."""
+D_RANGE = (2, 256)
+"""Allowed crossbar sizes ``d`` (inclusive): below 2 there is no basis, above 256 one
+base factorization with ``K * 2d`` Woodbury columns no longer fits the 2-core budget."""
+K_RANGE = (1, 16)
+"""Allowed TG sets per crossbar (inclusive), and ``K <= d``."""
+V_READ_RANGE = (1e-3, 1.0)
+"""Allowed full-scale read voltage, volt (a read above 1 V would disturb the cells)."""
+
+
+@dataclass(frozen=True)
+class HardwarePreset:
+    """One chip that holds the BasisN basis (all values SI)."""
+
+    name: str = "custom"
+    """Short label (archive coordinate)."""
+    d: int = 32
+    """Crossbar size = basis length = logical columns; rows = d wordlines."""
+    K: int = 4
+    """TG sets per crossbar (patterns evaluated in one step)."""
+    cell: RRAMCell = RRAMCell(g_min=1e-6, g_max=40e-6, bits=4, sigma=0.0)
+    """The RRAM cell: conductance levels (siemens) and programming variation (relative)."""
+    wires: Wires = Wires(0.0, 0.0, 0.0)
+    """Wire resistance per segment, ohm (wordline, bitline, summing line)."""
+    tg: TransmissionGate = TransmissionGate(r_on=1e-6, r_off=float("inf"))
+    """TG on/off resistance, ohm."""
+    access: LinearAccessTransistor | None = None
+    """Linear access transistor (on-resistance, ohm) or None. Write-verify calibrates the
+    RRAM so the whole 1T1R cell conducts its target level."""
+    v_read: float = 0.2
+    """Full-scale read voltage, volt: the largest layer input maps to ``v_read``."""
+    encoding: str = "differential"
+    """``"differential"`` (column pairs, two summing lines per TG set) or ``"reference"``."""
+    chip_seed: int = 0
+    """Seed of the chip's device-to-device programming variation (drawn once per chip)."""
+
+    def __post_init__(self):
+        n = type(self).__name__
+        for f, lo, hi in (("d", *D_RANGE), ("K", *K_RANGE)):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise ParameterError(f"{n}.{f} must be an integer in [{lo}, {hi}], got {v!r}")
+        if self.K > self.d:
+            raise ParameterError(f"{n}.K = {self.K} TG sets exceeds d = {self.d} columns (allowed K <= d)")
+        if not isinstance(self.cell, RRAMCell):
+            raise ParameterError(f"{n}.cell must be a devices.RRAMCell, got {type(self.cell).__name__}")
+        if not isinstance(self.wires, Wires):
+            raise ParameterError(f"{n}.wires must be a devices.Wires, got {type(self.wires).__name__}")
+        if not isinstance(self.tg, TransmissionGate):
+            raise ParameterError(f"{n}.tg must be a devices.TransmissionGate, got {type(self.tg).__name__}")
+        if isinstance(self.access, NMOSLevel1):
+            raise ParameterError(f"{n}.access: a level-1 NMOS makes the crossbar nonlinear; the loop measures exact "
+                                 "transfer matrices and needs a LinearAccessTransistor or None")
+        if self.access is not None and not isinstance(self.access, LinearAccessTransistor):
+            raise ParameterError(f"{n}.access must be LinearAccessTransistor or None, got {type(self.access).__name__}")
+        if self.access is not None and self.cell.g_max * self.access.r_on >= 1.0:
+            raise ParameterError(f"{n}: g_max * r_on(access) = {self.cell.g_max * self.access.r_on:.3g} >= 1; "
+                                 "write-verify cannot reach g_max through this access transistor")
+        v = self.v_read
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not V_READ_RANGE[0] <= v <= V_READ_RANGE[1]:
+            raise ParameterError(f"{n}.v_read must be in [{V_READ_RANGE[0]}, {V_READ_RANGE[1]}] V, got {v!r}")
+        if self.encoding not in ENCODINGS:
+            raise ParameterError(f"{n}.encoding = {self.encoding!r}; allowed: {ENCODINGS}")
+        if isinstance(self.chip_seed, bool) or not isinstance(self.chip_seed, int) or self.chip_seed < 0:
+            raise ParameterError(f"{n}.chip_seed must be an integer >= 0, got {self.chip_seed!r}")
+
+    def describe(self) -> str:
+        """One line with the values that matter, display units."""
+        acc = "none" if self.access is None else f"{self.access.r_on:g} ohm"
+        return (f"{self.name}: d={self.d} K={self.K} cell {self.cell.g_min * 1e6:g}-{self.cell.g_max * 1e6:g} uS "
+                f"{self.cell.bits} bit sigma={self.cell.sigma:g}, wires {self.wires.r_wordline:g}/{self.wires.r_bitline:g}/"
+                f"{self.wires.r_summing:g} ohm, TG r_on={self.tg.r_on:g} ohm, access {acc}, {self.encoding}")
+
+
+_NEURRAM = RRAMCell(g_min=1e-6, g_max=40e-6, bits=4, sigma=0.03)
+
+PRESETS = {
+    # an ideal chip: zero wires, ideal TGs, no access transistor, float-like cells (8 bits)
+    "ideal": HardwarePreset(name="ideal", cell=RRAMCell(g_min=1e-6, g_max=40e-6, bits=8, sigma=0.0)),
+    # NeuRRAM cell (devices.presets.NEURRAM_CELL: 1-40 uS, 4 bit, sigma 3 % *assumption*), FACTS.md wires
+    # (2.5 ohm per segment, *assumption*), 1 kohm TG (devices.presets.TG_1K, *assumption*), 1 kohm linear
+    # access (devices.presets.ACCESS_LINEAR_1K, *assumption*).
+    "neurram": HardwarePreset(name="neurram", cell=_NEURRAM, wires=Wires(2.5, 2.5, 2.5),
+                              tg=TransmissionGate(r_on=1e3, r_off=1e9), access=LinearAccessTransistor(1e3)),
+    # the same chip with a weak (minimum-size, 5 kohm *assumption*) TG and 2-bit cells: the pessimistic corner
+    "weak_tg": HardwarePreset(name="weak_tg", cell=RRAMCell(g_min=1e-6, g_max=40e-6, bits=3, sigma=0.05),
+                              wires=Wires(2.5, 2.5, 2.5), tg=TransmissionGate(r_on=5e3, r_off=1e9),
+                              access=LinearAccessTransistor(1e3)),
+    # FACTS.md planning cell (1-100 uS, 4 bit), 2.5 ohm wires, 1 kohm TG: the largest currents
+    "facts": HardwarePreset(name="facts", cell=RRAMCell(g_min=1e-6, g_max=100e-6, bits=4, sigma=0.03),
+                            wires=Wires(2.5, 2.5, 2.5), tg=TransmissionGate(r_on=1e3, r_off=1e9),
+                            access=LinearAccessTransistor(1e3)),
+}
+
+
+def get_preset(name: str, **overrides) -> HardwarePreset:
+    """The named preset with ``overrides`` applied (validated).
+
+    Raises
+    ------
+    ParameterError
+        Unknown name (the message lists the known ones) or an override out of range.
+    """
+    if name not in PRESETS:
+        raise ParameterError(f"unknown hardware preset {name!r}; known: {sorted(PRESETS)}")
+    bad = set(overrides) - {f.name for f in dataclasses.fields(HardwarePreset)}
+    if bad:
+        raise ParameterError(f"unknown preset field(s) {sorted(bad)}; allowed: {[f.name for f in dataclasses.fields(HardwarePreset)]}")
+    return dataclasses.replace(PRESETS[name], **overrides)
