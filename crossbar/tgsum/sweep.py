@@ -459,7 +459,7 @@ def _cost(key, n_ron, backend):
 
 # ====================================================================== running
 def run_study(config: StudyConfig, out, *, backend: str = "native", jobs: int = 1, resume: bool = False,
-              progress: bool = True, validate: bool = True, log=print) -> xr.Dataset:
+              progress: bool = True, validate: bool = True, log=print, checkpoint_s: float = 60.0) -> xr.Dataset:
     """Evaluate the sweep, write the archive atomically, return the Dataset.
 
     Parameters
@@ -470,6 +470,8 @@ def run_study(config: StudyConfig, out, *, backend: str = "native", jobs: int = 
     jobs : number of worker processes (1: in this process).
     resume : skip points whose status is ``"ok"`` in an existing archive at ``out``.
     validate : re-solve points with ``N <= config.validate_max_n`` with the other backend.
+    checkpoint_s : every this many seconds the finished points are written (attribute
+        ``complete = 0``), and again on Ctrl-C, so ``resume`` can continue; 0: only at the end.
     """
     if backend not in BACKENDS:
         raise ParameterError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
@@ -510,30 +512,59 @@ def run_study(config: StudyConfig, out, *, backend: str = "native", jobs: int = 
     results, errors, timing = {}, {}, {}
     cj = config.to_json()
     t_start = time.perf_counter()
+    vset = set(vpts)
+
+    def finished():
+        return [pt for pt in todo if all(("circuit", key) in timing for key, _, _ in _circuits(pt).values())
+                and (pt not in vset or ("validate", pt) in timing)]
+
+    def save(final: bool):
+        pts = todo if final else finished()
+        if not pts:
+            return old
+        ds = assemble(config, pts, results, errors, timing, backend=backend)
+        if old is not None:
+            ds = merge(old, ds, config)
+        ds.attrs.update(provenance(backend=backend, seeds=f"conductances/assignments/inputs from seed {config.seed}",
+                                   config_json=cj, basis_contest_refusal=contest, jobs=int(jobs),
+                                   wall_time_s=float(time.perf_counter() - t_start), wall_time_units="s",
+                                   complete=int(final and len(pts) == len(todo)),
+                                   native_factorization="cholmod" if _have_cholmod() else "superlu"))
+        write_dataset(ds, out)
+        return ds
+
     bar = _progress(len(tasks), progress)
+    last = time.perf_counter()
+
+    def tick(r):
+        nonlocal last
+        _collect(r, results, errors, timing)
+        bar.update(1)
+        if checkpoint_s and time.perf_counter() - last > checkpoint_s:
+            save(False)  # finished points survive a crash or Ctrl-C for --resume
+            last = time.perf_counter()
+
     try:
         if jobs <= 1:
             for kind, key, payload in tasks:
-                r = _task(cj, kind, key, payload, backend)
-                _collect(r, results, errors, timing)
-                bar.update(1)
+                tick(_task(cj, kind, key, payload, backend))
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            pool = ProcessPoolExecutor(max_workers=jobs)
+            try:
                 futs = [pool.submit(_task, cj, kind, key, payload, backend) for kind, key, payload in tasks]
                 for f in as_completed(futs):
-                    _collect(f.result(), results, errors, timing)
-                    bar.update(1)
+                    tick(f.result())
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown()
+    except KeyboardInterrupt:
+        bar.close()
+        save(False)
+        raise
     finally:
         bar.close()
-    wall = time.perf_counter() - t_start
-    ds_new = assemble(config, todo, results, errors, timing, backend=backend)
-    ds = ds_new if old is None else merge(old, ds_new, config)
-    ds.attrs.update(provenance(backend=backend, seeds=f"conductances/assignments/inputs from seed {config.seed}",
-                               config_json=cj, basis_contest_refusal=contest, jobs=int(jobs),
-                               wall_time_s=float(wall), wall_time_units="s",
-                               native_factorization="cholmod" if _have_cholmod() else "superlu"))
-    write_dataset(ds, out)
-    return ds
+    return save(True)
 
 
 def _have_cholmod():

@@ -140,3 +140,50 @@ def test_ngspice_validation_is_recorded(tmp_path, tiny_dict):
     assert np.nanmax(ds["ngspice_max_rel_diff"].values) < 1e-6
     assert np.nanmax(ds["fastpath_max_rel_diff"].values) < 1e-9
     assert set(ds["access"].values[small]) == {"linear", "nmos"}
+
+
+def test_interrupted_run_keeps_finished_points_and_resume_completes(tmp_path, tiny_dict, monkeypatch):
+    tiny_dict["groups"] = {"wire_tg": tiny_dict["groups"]["wire_tg"], "k": {"k": [1, 4]}}
+    config = tiny(tiny_dict, validate_max_n=0)
+    real = sweep._task
+    calls = {"n": 0, "stop": None}
+
+    def counting(*args):
+        calls["n"] += 1
+        if calls["stop"] is not None and calls["n"] >= calls["stop"]:
+            raise KeyboardInterrupt  # Ctrl-C while the last circuit is solved
+        return real(*args)
+
+    monkeypatch.setattr(sweep, "_task", counting)
+    fresh = sweep.run_study(config, tmp_path / "fresh.h5", progress=False)
+    calls["n"], calls["stop"] = 0, calls["n"]
+    out = tmp_path / "int.h5"
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run_study(config, out, progress=False, checkpoint_s=1e-9)
+    partial = read_dataset(out)
+    assert partial.attrs["complete"] == 0
+    assert 0 < partial.sizes["point"] < len(config.points())
+    assert set(partial["status"].values) == {"ok"}
+    calls["stop"] = None
+    done = sweep.run_study(config, out, resume=True, progress=False)
+    assert done.attrs["complete"] == 1 and done.sizes["point"] == len(config.points())
+    key = lambda ds: {pt: i for i, pt in enumerate(sweep._points_of(ds))}  # noqa: E731
+    kd, kf = key(done), key(fresh)
+    assert set(kd) == set(kf)
+    order = [kd[pt] for pt in kf]
+    np.testing.assert_array_equal(done["err_worst"].values[order], fresh["err_worst"].values)
+    np.testing.assert_array_equal(done["crosstalk_worst"].values[order], fresh["crosstalk_worst"].values)
+
+
+@pytest.mark.ngspice
+def test_ngspice_backend_gives_the_native_metrics(tmp_path, tiny_dict):
+    # every circuit, the single-column and set-alone ones too, through ngspice instead of the
+    # native fast path; relative errors agree to 1e-9 (ngspice linear decks: ~1e-13, shared/FACTS.md)
+    tiny_dict["groups"] = {"g": {"k": [1, 2], "access": ["linear", "nmos"]}}
+    tiny_dict["baseline"]["n"] = 4
+    config = tiny(tiny_dict, validate_max_n=0, samples=2)
+    nat = sweep.run_study(config, tmp_path / "nat.h5", progress=False)
+    ng = sweep.run_study(config, tmp_path / "ng.h5", backend="ngspice", progress=False)
+    assert ng.attrs["backend"] == "ngspice" and set(ng["status"].values) == {"ok"}
+    for var in ("err_worst", "wire_err_worst", "tg_err_worst", "crosstalk_worst", "superposition_worst"):
+        np.testing.assert_allclose(ng[var].values, nat[var].values, rtol=1e-9, atol=1e-12, err_msg=var)
