@@ -173,18 +173,20 @@ def network_parallelism(net, K: int) -> dict:
         ``items`` (nonzero patterns per input vector, summed over layers), ``steps``
         (crossbar steps per input vector, summed), ``pieces_per_step = items / steps``,
         ``steps_per_inference`` (sum of ``steps * positions``: one crossbar, one sample),
-        ``ones_per_coeff`` (mean 1 bits per coefficient code).
+        ``steps_lower_bound`` (sum of the layers' :attr:`Schedule.lower_bound`, per input
+        vector), ``ones_per_coeff`` (mean 1 bits per coefficient code).
     """
-    items = steps = per_inf = 0
+    items = steps = per_inf = lower = 0
     for layer in net.basis_layers():
         pos = getattr(layer, "positions", 1) or 1
         s = schedule_layer(layer.core.planes(), layer.core.d, K, positions=pos)
         items += s.n_items
         steps += s.n_steps
         per_inf += s.steps_per_inference
+        lower += s.lower_bound
     n = sum(c.C.value.size for c in net.cores())
     return {"items": items, "steps": steps, "pieces_per_step": items / steps if steps else 0.0,
-            "steps_per_inference": per_inf, "ones_per_coeff": count_ones(net) / n}
+            "steps_per_inference": per_inf, "steps_lower_bound": lower, "ones_per_coeff": count_ones(net) / n}
 
 
 def _grid_points(proto: Protocol, cfg: StudyConfig):
@@ -204,7 +206,7 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
         ``float_accuracy``, ``init_accuracy``, ``accuracy``, ``pieces_per_step``,
         ``steps_per_inference``, ``cell_accuracy_direct``, ``cell_accuracy``,
         ``reg_accuracy``, ``reg_pieces_per_step``, ``reg_steps_per_inference``,
-        ``reg_ones_per_coeff``, ``scratch_accuracy``, each with ``units`` and
+        ``reg_ones_per_coeff``, ``reg_steps``, ``reg_steps_lower_bound``, ``scratch_accuracy``, each with ``units`` and
         ``description`` attributes.
     """
     data = proto.load()
@@ -216,6 +218,7 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
         "cell_accuracy_direct": nan(nc, ns), "cell_accuracy": nan(nc, ns),
         "reg_accuracy": nan(nbeta, ns), "reg_pieces_per_step": nan(nbeta, ns),
         "reg_steps_per_inference": nan(nbeta, ns), "reg_ones_per_coeff": nan(nbeta, ns),
+        "reg_steps": nan(nbeta, ns), "reg_steps_lower_bound": nan(nbeta, ns),
         "scratch_accuracy": nan(ns),
     }
     xt, yt = data.x_test, data.y_test
@@ -248,6 +251,8 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
                 out["reg_pieces_per_step"][ib0, k] = par["pieces_per_step"]
                 out["reg_steps_per_inference"][ib0, k] = par["steps_per_inference"]
                 out["reg_ones_per_coeff"][ib0, k] = par["ones_per_coeff"]
+                out["reg_steps"][ib0, k] = par["steps"]
+                out["reg_steps_lower_bound"][ib0, k] = par["steps_lower_bound"]
             tick(f"b={b} d={d}")
         for c_i, c in enumerate(cfg.cell_bits):
             net = copy.deepcopy(ref_net)
@@ -266,6 +271,8 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
             out["reg_pieces_per_step"][bi, k] = par["pieces_per_step"]
             out["reg_steps_per_inference"][bi, k] = par["steps_per_inference"]
             out["reg_ones_per_coeff"][bi, k] = par["ones_per_coeff"]
+            out["reg_steps"][bi, k] = par["steps"]
+            out["reg_steps_lower_bound"][bi, k] = par["steps_lower_bound"]
             tick(f"beta={beta}")
         net = proto.build_basis(BasisConfig(cfg.ref_d, cfg.ref_bits), np.random.default_rng(2000 + seed))
         train_alternating(net, data, replace(proto.scratch_cfg, seed=seed))
@@ -278,7 +285,8 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
     }
     for name in ("init_accuracy", "accuracy", "pieces_per_step", "steps_per_inference"):
         dims[name] = ("coeff_bits", "d", "seed")
-    for name in ("reg_accuracy", "reg_pieces_per_step", "reg_steps_per_inference", "reg_ones_per_coeff"):
+    for name in ("reg_accuracy", "reg_pieces_per_step", "reg_steps_per_inference", "reg_ones_per_coeff",
+                 "reg_steps", "reg_steps_lower_bound"):
         dims[name] = ("beta", "seed")
     ref = f"coeff_bits={cfg.ref_bits}, d={cfg.ref_d}"
     missing = " NaN where the protocol did not run the point." if proto.grid != "full" else ""
@@ -294,6 +302,8 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
         "reg_pieces_per_step": ("1", f"scheduled TG patterns per crossbar step (K={cfg.K}) with regularizer beta"),
         "reg_steps_per_inference": ("1", f"crossbar steps per sample (K={cfg.K}) with regularizer beta"),
         "reg_ones_per_coeff": ("1", "mean number of 1 bits per coefficient code"),
+        "reg_steps": ("1", f"crossbar steps per input vector summed over layers (K={cfg.K}) with regularizer beta"),
+        "reg_steps_lower_bound": ("1", "sum over layers of the scheduler's lower bound on reg_steps"),
         "scratch_accuracy": ("1", f"BasisN trained from scratch with Algorithm 1 at {ref}"),
     }
     ds = xr.Dataset(

@@ -101,23 +101,28 @@ class HardwarePreset:
 
 
 _NEURRAM = RRAMCell(g_min=1e-6, g_max=40e-6, bits=4, sigma=0.03)
+_WIRES = Wires(2.5, 2.5, 2.5)
+_ACCESS = LinearAccessTransistor(1e3)
 
 PRESETS = {
-    # an ideal chip: zero wires, ideal TGs, no access transistor, float-like cells (8 bits)
+    # An ideal chip: zero wires, ideal TGs, no access transistor, 8-bit cells, no variation.
     "ideal": HardwarePreset(name="ideal", cell=RRAMCell(g_min=1e-6, g_max=40e-6, bits=8, sigma=0.0)),
-    # NeuRRAM cell (devices.presets.NEURRAM_CELL: 1-40 uS, 4 bit, sigma 3 % *assumption*), FACTS.md wires
-    # (2.5 ohm per segment, *assumption*), 1 kohm TG (devices.presets.TG_1K, *assumption*), 1 kohm linear
-    # access (devices.presets.ACCESS_LINEAR_1K, *assumption*).
-    "neurram": HardwarePreset(name="neurram", cell=_NEURRAM, wires=Wires(2.5, 2.5, 2.5),
-                              tg=TransmissionGate(r_on=1e3, r_off=1e9), access=LinearAccessTransistor(1e3)),
-    # the same chip with a weak (minimum-size, 5 kohm *assumption*) TG and 2-bit cells: the pessimistic corner
+    # NeuRRAM cell (devices.presets.NEURRAM_CELL: 1-40 uS, 4 bit as in the BasisN paper, sigma 3 %
+    # *assumption*), FACTS.md wires (2.5 ohm per segment, *assumption*), 1 kohm TG (devices.presets.TG_1K,
+    # *assumption*), 1 kohm linear access transistor (devices.presets.ACCESS_LINEAR_1K, *assumption*).
+    "neurram": HardwarePreset(name="neurram", cell=_NEURRAM, wires=_WIRES,
+                              tg=TransmissionGate(r_on=1e3, r_off=1e9), access=_ACCESS),
+    # Low-cost cells: 2 bits per cell (the BasisN paper, fig. 6, finds 2 bits enough after retraining),
+    # sigma 5 % (*assumption*: one write-verify pass), a 2 kohm TG (*assumption*: a smaller TG to save
+    # the area of K sets), same wires and access transistor.
+    "lowbit": HardwarePreset(name="lowbit", cell=RRAMCell(g_min=1e-6, g_max=40e-6, bits=2, sigma=0.05),
+                             wires=_WIRES, tg=TransmissionGate(r_on=2e3, r_off=1e9), access=_ACCESS),
+    # Minimum-size TG (5 kohm *assumption*), 3-bit cells, sigma 5 % (*assumption*).
     "weak_tg": HardwarePreset(name="weak_tg", cell=RRAMCell(g_min=1e-6, g_max=40e-6, bits=3, sigma=0.05),
-                              wires=Wires(2.5, 2.5, 2.5), tg=TransmissionGate(r_on=5e3, r_off=1e9),
-                              access=LinearAccessTransistor(1e3)),
-    # FACTS.md planning cell (1-100 uS, 4 bit), 2.5 ohm wires, 1 kohm TG: the largest currents
+                              wires=_WIRES, tg=TransmissionGate(r_on=5e3, r_off=1e9), access=_ACCESS),
+    # FACTS.md planning cell (1-100 uS, 4 bit), sigma 3 %, 2.5 ohm wires, 1 kohm TG: the largest currents.
     "facts": HardwarePreset(name="facts", cell=RRAMCell(g_min=1e-6, g_max=100e-6, bits=4, sigma=0.03),
-                            wires=Wires(2.5, 2.5, 2.5), tg=TransmissionGate(r_on=1e3, r_off=1e9),
-                            access=LinearAccessTransistor(1e3)),
+                            wires=_WIRES, tg=TransmissionGate(r_on=1e3, r_off=1e9), access=_ACCESS),
 }
 
 
