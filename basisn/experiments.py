@@ -178,7 +178,10 @@ def network_parallelism(net, K: int) -> dict:
     """
     items = steps = per_inf = lower = 0
     for layer in net.basis_layers():
-        pos = getattr(layer, "positions", 1) or 1
+        pos = getattr(layer, "positions", 1)
+        if pos is None:
+            raise ParameterError(f"{type(layer).__name__} has not seen an input yet; run net.forward once so its "
+                                 "output size (input vectors per sample) is known")
         s = schedule_layer(layer.core.planes(), layer.core.d, K, positions=pos)
         items += s.n_items
         steps += s.n_steps

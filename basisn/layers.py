@@ -323,9 +323,9 @@ class BasisConv2D(Layer):
         self._out_hw = None
 
     @property
-    def positions(self) -> int:
-        """Output pixels of the last forward pass (input vectors per sample), or 0 before one."""
-        return 0 if self._out_hw is None else self._out_hw[0] * self._out_hw[1]
+    def positions(self) -> int | None:
+        """Output pixels of the last forward pass (input vectors per sample); None before one."""
+        return None if self._out_hw is None else self._out_hw[0] * self._out_hw[1]
 
     def forward(self, x, train=False, crossbar=None):
         x = np.asarray(x, dtype=float)

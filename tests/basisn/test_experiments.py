@@ -80,6 +80,8 @@ def test_network_parallelism_counts_conv_positions():
 
     rng = np.random.default_rng(0)
     net = basis_cnn1d(BasisConfig(8, 3), rng, length=12, channels=(2, 3))
+    with pytest.raises(ParameterError, match="has not seen an input yet"):
+        network_parallelism(net, 2)
     net.forward(rng.normal(size=(1, 1, 1, 12)))
     par = network_parallelism(net, 2)
     layers = net.basis_layers()
