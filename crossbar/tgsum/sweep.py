@@ -279,6 +279,8 @@ def default_config() -> StudyConfig:
             "size_k": {"n": [32, 64, 128, 256], "k": [1, 2, 4, 8]},
             "wire_tg": {"r_wire": [0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 2.5, 5.0],
                         "r_on": [1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 5000.0]},
+            "wire_tg_low_g": {"cell": ["0.1-1uS/4b"], "r_wire": [0.0, 0.3, 1.0, 2.5, 5.0],
+                              "r_on": [1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 5000.0]},
             "r_off": {"r_off": [1e4, 1e5, 1e6, 1e9, math.inf], "r_on": [10.0, 100.0, 1000.0]},
             "summing": {"r_summing": [0.0, 0.01, 0.1, 0.5, 2.5, 5.0], "k": [1, 4]},
             "cell": {"cell": list(CELLS), "r_on": [10.0, 100.0]},
@@ -867,7 +869,8 @@ def design_rule(ds: xr.Dataset, group: str = "wire_tg", threshold: float | None 
     gcol = float(np.nanmean(g["column_conductance"].values)) if "column_conductance" in g else math.nan
     n = int(np.unique(g["n"].values)[0]) if "n" in g.coords else None
     k = int(np.unique(g["k"].values)[0]) if "k" in g.coords else None
-    return {"n": n, "k": k, "threshold": threshold, "rows": rows, "r_wire_max": rw_max, "r_wire_bracket": rw_bracket,
+    cell = str(np.unique(g["cell"].values)[0]) if "cell" in g.coords and np.unique(g["cell"].values).size == 1 else "several"
+    return {"n": n, "k": k, "cell": cell, "group": group, "threshold": threshold, "rows": rows, "r_wire_max": rw_max, "r_wire_bracket": rw_bracket,
             "min_r_on": float(err["r_on"].values[0]), "g_column": gcol}
 
 
@@ -945,18 +948,21 @@ def summary_text(ds: xr.Dataset) -> str:
         lines.append(f"\nFailed points: {fails.size}; first: {ds['message'].values[fails[0]]}")
     if "basis_contest_refusal" in ds.attrs:
         lines.append(f"\nBasis contest: {ds.attrs['basis_contest_refusal']}")
-    if "wire_tg" in groups:
+    for gname in groups:
+        if not gname.startswith("wire_tg"):
+            continue
         try:
-            rule = design_rule(ds)
+            rule = design_rule(ds, group=gname)
             lines.append("\n" + design_rule_text(rule))
         except ParameterError as exc:
-            lines.append(f"\nDesign rule: not computed ({exc})")
+            lines.append(f"\nDesign rule ({gname}): not computed ({exc})")
     return "\n".join(lines)
 
 
 def design_rule_text(rule: dict) -> str:
     t = 100 * rule["threshold"]
-    out = [f"Design rule (N={rule['n']}, K={rule['k']}): largest TG r_on with worst |error| < {t:g}%:"]
+    out = [f"Design rule (group {rule.get('group', '?')}: N={rule['n']}, K={rule['k']}, cell {rule.get('cell', '?')}): "
+           f"largest TG r_on with worst |error| < {t:g}%:"]
     for row in rule["rows"]:
         if row["r_on_max"] is None:
             out.append(f"  r_wire {row['r_wire']:5g} ohm: none in the swept range; at r_on = {row['min_r_on']:g} ohm "
