@@ -387,7 +387,8 @@ class NativeSystem:
         keep_voltages : bool
             Return node voltages (``v``); ``False`` keeps only branch currents.
         chunk : int
-            Samples per block of right-hand sides (memory bound for large crossbars).
+            Most samples per block of right-hand sides; blocks are also kept to about
+            64 MiB per dense (samples x nodes) array, so large crossbars stay in memory.
 
         Returns
         -------
@@ -401,6 +402,8 @@ class NativeSystem:
     def _solve(self, sources, keep_voltages, chunk):
         vdc, idc, batched = self._source_values(sources)
         S = vdc.shape[0]
+        # keep each block's dense (samples x nodes) arrays near 64 MiB (5 of them are alive)
+        chunk = max(1, min(chunk, (1 << 23) // max(self.n, 1)))
         inj = self._injection(idc)
         v_all, i_all, iters, resid = [], [], [], []
         solver = self._solve_reduced if self.reduced else self._solve_mna

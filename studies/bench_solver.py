@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     cols = [("N", "N", "{:.0f}"), ("unknowns_native", "unknowns", "{:.0f}"), ("prepare_s", "prepare s", "{:.3f}"),
             ("factor_s", "factor s", "{:.3f}"), ("solve_s", "solve s", "{:.4f}"), ("op_total_s", "op total s", "{:.3f}"),
             ("transfer_s", "T(K=4) s", "{:.3f}"), ("batch64_s", "64 inputs s", "{:.3f}"), ("mos_s", "MOS s", "{:.2f}"),
-            ("peak_rss_GiB", "peak GiB", "{:.2f}"), ("ngspice_s", "ngspice s", "{:.2f}"),
+            ("peak_rss_op_GiB", "op peak GiB", "{:.2f}"), ("peak_rss_GiB", "run peak GiB", "{:.2f}"), ("ngspice_s", "ngspice s", "{:.2f}"),
             ("speedup_vs_ngspice", "speedup", "{:.0f}x"), ("ngspice_rel_diff", "max rel diff", "{:.1e}"),
             ("ngspice_mos_rel_diff", "MOS rel diff", "{:.1e}")]
     print()
