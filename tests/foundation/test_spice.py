@@ -12,26 +12,26 @@ from netlists.spice import parse_value
 DATA = Path(__file__).with_name("data")
 
 
-def test_golden_deck_line_by_line():
+def _golden_netlist():
+    """The netlist of the committed golden deck, from the recipe beside it."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("make_golden", DATA / "make_golden.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod.golden_netlist()
+
+
+def test_golden_deck_line_by_line():
     expected = (DATA / "crossbar_2x3_k2_nmos.cir").read_text().splitlines()
-    got = to_ngspice(mod.golden_netlist()).splitlines()
+    got = to_ngspice(_golden_netlist()).splitlines()
     for k, (e, g) in enumerate(zip(expected, got), start=1):
         assert g == e, f"line {k} differs"
     assert len(got) == len(expected)
 
 
 def test_golden_deck_reads_back_to_the_same_netlist():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("make_golden", DATA / "make_golden.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    assert read_spice(DATA / "crossbar_2x3_k2_nmos.cir") == mod.golden_netlist()
+    assert read_spice(DATA / "crossbar_2x3_k2_nmos.cir") == _golden_netlist()
 
 
 @pytest.mark.parametrize("text, value", [
