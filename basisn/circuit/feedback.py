@@ -11,8 +11,13 @@
     through the ideal parametrization (straight-through). Nothing in
     :mod:`basisn.layers` is changed: the cores' ``weight`` method is shadowed on the
     instances and restored on exit.
+``calibrate_gains(net, crossbar)``
+    Digital gain calibration per layer: the coefficient step ``s`` (applied digitally
+    after shift-and-add) and the latent coefficients are scaled together by the
+    least-squares gain between the realized and the ideal weights, so the codes (TG
+    patterns) stay the same and only the periphery's multiplier changes.
 ``feedback_train(net, data, model, cfg)``
-    ``train_alternating`` (coefficient epochs, then basis epochs) inside
+    Gain calibration, then ``train_alternating`` (coefficient epochs, then basis epochs) inside
     ``circuit_aware(net, ModelCrossbar(model))``; during basis epochs the model follows
     the basis (:meth:`ErrorModel.set_basis`, the chip as it would be rewritten).
 """
@@ -23,12 +28,13 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from basisn.quant import best_scale
 from basisn.training import AlternatingConfig, train_alternating
 from devices.errors import ParameterError
 
 from .crossbars import ModelCrossbar, effective_weight, pattern_steps
 
-__all__ = ["network_steps", "circuit_aware", "feedback_train"]
+__all__ = ["network_steps", "circuit_aware", "calibrate_gains", "reproject", "feedback_train"]
 
 
 def network_steps(net, K: int) -> list:
@@ -79,13 +85,66 @@ def circuit_aware(net, crossbar, follow_basis=None):
                 del core.weight
 
 
-def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = False):
+def calibrate_gains(net, crossbar) -> list[float]:
+    """Scale each layer's digital step ``s`` and latent coefficients by the LS gain (codes unchanged).
+
+    ``g = <W_q, W_real> / <W_real, W_real>`` with ``W_real`` the weights the crossbar
+    realizes; returns the gains (dimensionless), one per BasisN layer.
+    """
+    gains = []
+    for core in net.cores():
+        w_real = effective_weight(core, crossbar)
+        w_q = core.weight(padded=True)
+        den = float(np.sum(w_real * w_real))
+        g = float(np.sum(w_q * w_real)) / den if den > 0 else 1.0
+        if not np.isfinite(g) or g <= 0:
+            raise ParameterError(f"gain calibration failed (gain {g!r}): the crossbar output is not positively "
+                                 "correlated with the ideal product")
+        codes = core.codes()
+        core.C.value = core.C.value * g
+        core.scale = core.scale * g
+        moved = core.codes() != codes
+        if moved.any():  # a rounding tie flipped: put those coefficients on their code
+            c = core.C.value.copy()
+            c[moved] = core.scale * codes[moved]
+            core.C.value = c
+        gains.append(g)
+    return gains
+
+
+def reproject(net, model) -> None:
+    """Fine-tuning initialisation on the measured basis (paper 3.4 with the chip's basis).
+
+    Each layer's wanted weights ``W_q`` (the ideal product) are expressed in the chip's
+    measured single-column basis ``t_col``: ``C = W_piece @ inv(t_col)``, and the
+    coefficient step is re-chosen (:func:`basisn.quant.best_scale`). The codes change;
+    training under the model then continues from there.
+    """
+    tinv = np.linalg.pinv(model.t_col)
+    for core in net.cores():
+        w = core.weight(padded=True).reshape(core.n_out, core.parts, core.d)
+        c = w @ tinv
+        core.C.value = c
+        core.scale = best_scale(c, core.bits)
+
+
+def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = False, init: str = "reproject"):
     """Algorithm 1 under the error model (see the module docstring); returns the History.
 
+    ``init``: ``"reproject"`` (default) starts from the coefficients of the wanted
+    weights in the chip's measured basis (:func:`reproject`), ``"gain"`` only
+    calibrates the layer gains (:func:`calibrate_gains`), ``"none"`` starts from the
+    ideal-trained coefficients.
     The model follows the basis only when ``cfg.t_basis > 0``; it is left at the basis
     it was fitted for afterwards.
     """
+    if init not in ("reproject", "gain", "none"):
+        raise ParameterError(f"init = {init!r}; allowed: 'reproject', 'gain', 'none'")
     xb = ModelCrossbar(model)
+    if init == "reproject":
+        reproject(net, model)
+    elif init == "gain":
+        calibrate_gains(net, xb)
     follow = model.set_basis if cfg.t_basis > 0 else None
     B0 = np.array(model._basis)
     try:

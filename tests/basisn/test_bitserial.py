@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from basisn.hardware import IdealCrossbar
-from basisn.layers import BasisConfig, BasisConv2D, BasisDense, BasisNetwork, GlobalBasis
+from basisn.layers import BasisConfig, BasisConv2D, BasisDense, GlobalBasis
 from basisn.models import basis_cnn1d, basis_mlp
 from basisn.quant import bit_planes, plane_weights, quantize_int
 from devices.errors import ParameterError

@@ -12,7 +12,7 @@ import xarray as xr
 from basisn.data import Dataset, load_digits
 from basisn.experiments import StudyConfig, count_runs, network_parallelism, protocols, run_protocol
 from basisn.layers import BasisConfig
-from basisn.models import basis_mlp
+from basisn.models import basis_mlp, mlp
 from basisn.training import AlternatingConfig, TrainConfig
 from crossbar.archive import read_dataset, write_dataset
 from devices.errors import ParameterError
@@ -26,7 +26,7 @@ def tiny_protocol(grid):
     alt = AlternatingConfig(epochs=2, t_coeffs=1, t_basis=1, eta_coeffs=1e-3, eta_basis=1e-4)
     return replace(
         protocols(quick=True)[0], load=lambda: small,
-        build_float=lambda rng: __import__("basisn.models", fromlist=["mlp"]).mlp((64, 16, 10), rng),
+        build_float=lambda rng: mlp((64, 16, 10), rng),
         build_basis=lambda cfg, rng: basis_mlp((64, 16, 10), cfg, rng),
         float_cfg=TrainConfig(epochs=3), finetune_cfg=alt, scratch_cfg=alt, cell_cfg=alt, grid=grid,
     )
