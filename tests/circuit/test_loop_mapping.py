@@ -1,0 +1,82 @@
+"""Mapping of a signed basis into a chip: round trip on an ideal circuit, encodings, variation."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from basisn.circuit import ChipSystem, CircuitCrossbar, map_basis
+from basisn.hardware import IdealCrossbar
+
+
+@pytest.mark.parametrize("encoding", ["differential", "reference"])
+def test_round_trip_ideal_circuit(basis8, ideal8, encoding):
+    """Zero wires, ideal TGs: the circuit computes the ideal product with the programmed basis.
+
+    Tolerance rtol 1e-6: the only circuit error left is the 1e-6 ohm TG in series with
+    columns of < 1 mS (relative 1e-9), plus rounding.
+    """
+    preset = dataclasses.replace(ideal8, encoding=encoding)
+    m = map_basis(basis8, preset)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 8))
+    planes = rng.random((12, 8)) < 0.4
+    for mode in ("scheduled", "alone"):
+        got = CircuitCrossbar(ChipSystem(m), mode=mode).combine(x, planes)
+        want = IdealCrossbar(m.programmed_basis()).combine(x, planes)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("encoding", ["differential", "reference"])
+def test_programmed_basis_within_half_a_level(basis8, ideal8, encoding):
+    """Without variation each entry is within half a conductance step of the target (weight units)."""
+    preset = dataclasses.replace(ideal8, encoding=encoding)
+    m = map_basis(basis8, preset)
+    step = (preset.cell.g_max - preset.cell.g_min) / (preset.cell.n_levels - 1) / m.gain
+    # differential: one side quantized (the other sits at g_min); reference: both the cell and the reference
+    tol = step * (0.5 if encoding == "differential" else 1.0) + 1e-12
+    assert np.abs(m.programmed_basis() - basis8).max() <= tol
+    np.testing.assert_array_equal(m.programmed_basis(), m.quantized_basis())  # sigma = 0
+
+
+def test_differential_layout(basis8, ideal8):
+    m = map_basis(basis8, ideal8)
+    assert (m.n_cols, m.n_lines) == (16, 6)
+    # column pair (2l, 2l+1) holds b_l: the positive part on 2l, the negative on 2l+1
+    g = m.g_nominal
+    assert np.all((g[:, 0::2] > ideal8.cell.g_min) <= (basis8.T > 0))
+    pats = np.zeros((3, 8), bool)
+    pats[0, [1, 4]] = True
+    pats[2, 7] = True
+    a = m.physical_assignment(pats)
+    assert a[0, [2, 8]].all() and a[1, [3, 9]].all() and a[4, 14] and a[5, 15] and a.sum() == 6
+    r = m.readout(pats)
+    np.testing.assert_array_equal(r[1], 0 * r[1] + np.array([0, 0, 1, -1, 0, 0]))
+
+
+def test_reference_readout_subtracts_popcount(basis8, ideal8):
+    m = map_basis(basis8, dataclasses.replace(ideal8, encoding="reference"))
+    pats = np.zeros((3, 8), bool)
+    pats[0, :3] = True
+    pats[1, 5] = True
+    a = m.physical_assignment(pats)
+    assert a[3, 8] and a[:3, 8].sum() == 0  # reference column on its own line, always on
+    np.testing.assert_array_equal(m.readout(pats)[:, 3], [-3, -1, 0])
+
+
+def test_variation_drawn_once_per_chip(basis8, realistic8):
+    """Same chip seed: the same relative deviation of every cell, whatever basis is written."""
+    other = np.roll(basis8, 1, axis=0)
+    m1, m2 = map_basis(basis8, realistic8), map_basis(other, realistic8)
+    r1, r2 = m1.g_cell / m1.g_nominal, m2.g_cell / m2.g_nominal
+    np.testing.assert_allclose(r1, r2, rtol=1e-12)
+    m3 = map_basis(basis8, dataclasses.replace(realistic8, chip_seed=1))
+    assert not np.allclose(m3.g_cell, m1.g_cell)
+    assert np.std(r1 - 1) == pytest.approx(realistic8.cell.sigma, rel=0.5)
+
+
+def test_access_calibration(basis8, realistic8):
+    """Write-verify through the access transistor: RRAM in series with r_on conducts the level."""
+    m = map_basis(basis8, realistic8)
+    r_on = realistic8.access.r_on
+    np.testing.assert_allclose(1.0 / (1.0 / m.g_rram + r_on), m.g_cell, rtol=1e-12)
