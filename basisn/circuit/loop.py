@@ -61,7 +61,7 @@ class LoopConfig:
 
     datasets: tuple = DATASETS
     """Data sets to run ("digits", "mnist1d")."""
-    presets: tuple = ("neurram", "lowbit", "weak_tg")
+    presets: tuple = ("ideal", "neurram", "lowbit", "weak_tg")
     """Preset names (:data:`basisn.circuit.preset.PRESETS`) or :class:`HardwarePreset` objects."""
     d: int = 32
     """Crossbar size (overrides every preset's ``d``)."""
@@ -223,7 +223,7 @@ def run_loop(cfg: LoopConfig, progress: bool = True, log=print) -> xr.Dataset:
                 rep = residual(model, chip, steps[1::2] or steps)
                 r["t_fit"] = time.perf_counter() - t1
                 r.update(res_model=rep.model, res_superposition=rep.superposition, res_naive=rep.naive,
-                         alpha=model.alpha, beta=model.beta)
+                         alpha=float(np.mean(model.alpha)), beta=float(np.mean(model.beta)))
                 r["acc_model_before"] = evaluate(net, xt, yt, crossbar=ModelCrossbar(model))
                 rp = copy.deepcopy(net)
                 reproject(rp, model)
@@ -274,8 +274,9 @@ _META = {
     "res_naive": ("1", "deviation of the exact steps from the ideal product with the target basis"),
     "res_model_after": ("1", "error model residual on the rewritten chip's steps (basis and patterns unseen in the fit)"),
     "res_naive_after": ("1", "deviation of the rewritten chip's steps from the ideal product"),
-    "alpha": ("1", "fitted loading per closed column on the same TG set"),
-    "beta": ("1", "fitted loading per closed column on the other TG sets of the step (0 if it did not pay)"),
+    "alpha": ("1", "fitted loading per closed column on the same TG set, mean over columns"),
+    "beta": ("1", "fitted loading per closed column on the other TG sets of the step, mean over columns "
+                  "(0 if it did not pay)"),
     "steps_before": ("1", "distinct crossbar steps measured for inference before feedback"),
     "steps_after": ("1", "distinct crossbar steps measured for inference after feedback"),
     "pieces_per_step": ("1", "nonzero patterns per step (1..K), before feedback"),

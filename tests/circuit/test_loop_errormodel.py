@@ -25,7 +25,7 @@ def test_model_residual_small_on_realistic_chip(basis8, realistic8, random_steps
     assert rep.model <= rep.superposition + 1e-12
     assert rep.model < 0.2 * rep.naive
     assert rep.model < 0.05
-    assert model.alpha > 0  # more closed columns on a line, less current each
+    assert np.mean(model.alpha) > 0  # more closed columns on a line, less current each
 
 
 def test_model_follows_basis_and_is_exact_at_fit(basis8, realistic8):
