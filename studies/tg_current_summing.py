@@ -120,6 +120,7 @@ def main(argv=None) -> int:
         if args.jobs < 1:
             raise ParameterError(f"--jobs must be >= 1, got {args.jobs}")
         config = build_config(args)
+        sweep.check_backend(config, args.backend)
         check_writable(args.out)
         if args.backend == "ngspice" or args.validate_ngspice:
             from crossbar.ngspice import available

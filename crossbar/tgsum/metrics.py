@@ -25,7 +25,7 @@ transistor, 0 for a calibrated linear one).
 Public functions
 ----------------
 ``cell_conductances``, ``rram_conductances``, ``tg_assignment``, ``input_vectors``
-    the random crossbar instance of a sweep point (seeded).
+    the random crossbar instance of a sweep point (seeded); ``access_resistance``.
 ``ideal_currents``, ``relative_error``, ``mean_and_worst``
     the metric arithmetic.
 ``measure``
@@ -52,6 +52,7 @@ from netlists import build_crossbar
 __all__ = [
     "IDEAL_R",
     "cell_conductances",
+    "access_resistance",
     "rram_conductances",
     "tg_assignment",
     "input_vectors",

@@ -43,7 +43,7 @@ from devices.presets import ACCESS_NMOS
 
 __all__ = [
     "PARAMS", "StudyConfig", "default_config", "quick_config", "full_config", "load_config",
-    "run_study", "assemble", "group_grid", "design_rule", "summary_text", "contest_demo", "BACKENDS",
+    "run_study", "check_backend", "assemble", "group_grid", "design_rule", "summary_text", "contest_demo", "BACKENDS",
 ]
 
 BACKENDS = ("native", "ngspice")
@@ -452,11 +452,17 @@ def _unjson(d):
 
 
 def _cost(key, n_ron, backend):
-    n, k, density, cell, access = key[:5]
-    base = n ** 2 * (1 + (key[5] > 0)) * (2 if key[5] > 0 else 1)
-    if access == "nmos" or backend != "native":
-        return base * 50 * n_ron * (1 + k + density * n)
-    return base * (1 + 0.02 * density * n)
+    """Rough relative cost of a circuit task, to start the expensive ones first."""
+    n, k, density, cell, access, r_wire = key[:6]
+    unknowns = n * n * (2 if r_wire > 0 else 1)  # wires add a node per cell
+    if access == "nmos" or backend != "native":  # one Newton solve / .op per switching pattern
+        return unknowns * 50 * n_ron * (1 + k + density * n)
+    return unknowns * (1 + 0.02 * density * n)  # one factorization, one solve per switched column
+
+
+NGSPICE_MAX_N = 64
+"""Largest crossbar the ngspice backend is asked to solve (N = 128 takes about a minute per
+operating point, N = 256 about 20 minutes: shared/FACTS.md)."""
 
 
 # ====================================================================== running
@@ -478,6 +484,7 @@ def run_study(config: StudyConfig, out, *, backend: str = "native", jobs: int = 
     if backend not in BACKENDS:
         raise ParameterError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
     config.validate()
+    check_backend(config, backend)
     out = check_writable(out)
     old = None
     if resume and out.exists():
@@ -567,6 +574,18 @@ def run_study(config: StudyConfig, out, *, backend: str = "native", jobs: int = 
     finally:
         bar.close()
     return save(True)
+
+
+def check_backend(config: StudyConfig, backend: str) -> None:
+    """Refuse an unknown backend, and crossbars too large for ngspice."""
+    if backend not in BACKENDS:
+        raise ParameterError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
+    big = sorted({pt[0] for pt in config.points() if pt[0] > NGSPICE_MAX_N})
+    if backend == "ngspice" and big:
+        raise ParameterError(f"the ngspice backend solves one operating point per input and switching pattern; "
+                             f"N = {', '.join(map(str, big))} is too large for it (N = 128 takes about a minute per "
+                             f"operating point, N = 256 about 20 minutes); use N <= {NGSPICE_MAX_N} (e.g. --quick, "
+                             f"or --n 16 32) or the native backend")
 
 
 def _have_cholmod():
@@ -719,7 +738,8 @@ def assemble(config: StudyConfig, pts, results, errors, timing, *, backend: str)
             vmsg[i] = "not validated"
 
     groups = list(config.groups)
-    member = np.array([[pt in set(config.group_points(g)) for g in groups] for pt in pts], dtype=bool).reshape(P, len(groups))
+    grids = [set(config.group_points(g)) for g in groups]
+    member = np.array([[pt in grid for grid in grids] for pt in pts], dtype=bool).reshape(P, len(groups))
     coords = {"point": ("point", np.arange(P), {"units": "1", "long_name": "sweep point index"}),
               "tg_set": ("tg_set", np.arange(kmax), {"units": "1", "long_name": "TG set index (NaN beyond k)"}),
               "group": ("group", np.array(groups, dtype=object), {"units": "", "long_name": "sub-sweep name"})}
@@ -777,7 +797,8 @@ def merge(old: xr.Dataset, new: xr.Dataset, config: StudyConfig) -> xr.Dataset:
     ds = xr.concat([o, nw], dim="point", combine_attrs="override", data_vars="all", coords="different", compat="equals")
     ds = ds.assign_coords(point=("point", np.arange(ds.sizes["point"]), old["point"].attrs))
     pts = _points_of(ds)
-    cur = np.array([[g in config.groups and pt in set(config.group_points(g)) for g in groups] for pt in pts], bool)
+    grids = {g: set(config.group_points(g)) for g in groups if g in config.groups}
+    cur = np.array([[g in grids and pt in grids[g] for g in groups] for pt in pts], bool)
     ds["member"] = (("point", "group"), ds["member"].values | cur, new["member"].attrs)
     for name in ds.variables:
         src = new if name in new.variables else old
@@ -937,7 +958,7 @@ def summary_text(ds: xr.Dataset) -> str:
         lines.append(f"\nngspice validation: {int(np.isfinite(val).sum())} points (N <= {int(ds['n'].values[np.isfinite(val)].max())}); "
                      f"largest |I_ngspice - I_native| = {np.nanmax(ds['ngspice_max_abs_diff'].values):.3g} A, "
                      f"relative {np.nanmax(val):.3g} (point N={int(ds.n.values[i])}, {ds.access.values[i]} access); "
-                     f"study fast path vs direct solve: {np.nanmax(ds['fastpath_max_rel_diff'].values):.3g} relative")
+                     f"study currents vs a direct solve on the same backend: {np.nanmax(ds['fastpath_max_rel_diff'].values):.3g} relative")
     else:
         lines.append("\nngspice validation: none in this archive")
     vm = [m for m in ds["validation_message"].values if m not in ("", "ok", "not validated")]

@@ -21,6 +21,7 @@ import tg_current_summing as cli  # noqa: E402
     (["--quick", "--r-summing", "-1"], "r_summing must be a resistance >= 0"),
     (["--quick", "--n", "16", "--k", "32"], "larger than the number of columns"),
     (["--quick", "--jobs", "0"], "--jobs must be >= 1"),
+    (["--backend", "ngspice"], "N = 128, 256 is too large for it"),
 ])
 def test_bad_values_exit_2_with_one_message(tmp_path, capsys, argv, match):
     code = cli.main(argv + ["--out", str(tmp_path / "x.h5"), "--no-progress"])
