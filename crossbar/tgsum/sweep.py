@@ -311,7 +311,7 @@ def full_config() -> StudyConfig:
     """A larger sweep (tens of minutes): finer grids, 16 inputs, ngspice up to N = 64."""
     c = default_config()
     groups = copy.deepcopy(c.groups)
-    groups["size_k"] = {"n": [16, 32, 64, 128, 256], "k": [1, 2, 4, 8], "density": [0.25, 0.5, 1.0]}
+    groups["size_k"] = {"n": [32, 64, 128, 256], "k": [1, 2, 4, 8], "density": [0.25, 0.5, 1.0]}
     groups["wire_tg"] = {"r_wire": [0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 3.5, 5.0],
                          "r_on": [0.3, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0, 200.0, 300.0, 500.0,
                                   1000.0, 2000.0, 3000.0, 5000.0]}

@@ -187,3 +187,12 @@ def test_ngspice_backend_gives_the_native_metrics(tmp_path, tiny_dict):
     assert ng.attrs["backend"] == "ngspice" and set(ng["status"].values) == {"ok"}
     for var in ("err_worst", "wire_err_worst", "tg_err_worst", "crosstalk_worst", "superposition_worst"):
         np.testing.assert_allclose(ng[var].values, nat[var].values, rtol=1e-9, atol=1e-12, err_msg=var)
+
+
+def test_shipped_sweeps_are_valid():
+    sizes = {}
+    for make in (sweep.default_config, sweep.quick_config, sweep.full_config):
+        config = make().validate()
+        sizes[make.__name__] = len(config.points())
+        assert "size_k" in config.groups and "wire_tg" in config.groups
+    assert sizes["quick_config"] < sizes["default_config"] < sizes["full_config"]
