@@ -175,7 +175,8 @@ def run_loop(cfg: LoopConfig, progress: bool = True, log=print) -> xr.Dataset:
     nd, npr = len(cfg.datasets), len(hw)
     nan = lambda *s: np.full(s, np.nan)  # noqa: E731
     v = {k: nan(nd, npr) for k in (
-        "acc_exact_before", "acc_exact_reproject", "acc_exact_after", "acc_model_before", "acc_model_after", "acc_exact_after_alone",
+        "acc_exact_before", "acc_exact_reproject", "acc_exact_after", "acc_model_before", "acc_model_after",
+        "acc_exact_after_alone",
         "res_model", "res_superposition", "res_naive", "res_model_after", "res_naive_after", "alpha", "beta",
         "steps_before", "steps_after", "pieces_per_step", "t_setup", "t_exact_before", "t_exact_after", "t_fit",
         "t_feedback", "spot_max_rel", "spot_max_abs", "spot_n", "v_scale_first")}
@@ -211,7 +212,6 @@ def run_loop(cfg: LoopConfig, progress: bool = True, log=print) -> xr.Dataset:
                 t0 = time.perf_counter()
                 chip = ChipSystem(map_basis(net.basis.effective(), preset))
                 r["t_setup"] = chip.setup_time
-                t1 = time.perf_counter()
                 r["acc_exact_before"] = evaluate(net, xt, yt, crossbar=CircuitCrossbar(chip))
                 r["t_exact_before"] = time.perf_counter() - t0
                 steps = network_steps(net, preset.K)
@@ -344,7 +344,8 @@ def summary_table(ds: xr.Dataset) -> str:
             f = lambda k: float(q[k])  # noqa: E731
             lines.append(
                 f"| {name} | {p} | {_pct(float(r['acc_float']))} | {_pct(float(r['acc_ideal']))} | "
-                f"{_pct(f('acc_exact_before'))} | {_pct(f('acc_exact_reproject'))} | {_pct(f('acc_exact_after'))} | {_pct(f('acc_exact_after_alone'))} | "
+                f"{_pct(f('acc_exact_before'))} | {_pct(f('acc_exact_reproject'))} | {_pct(f('acc_exact_after'))} | "
+                f"{_pct(f('acc_exact_after_alone'))} | "
                 f"{_pct(f('acc_model_before'))} / {_pct(f('acc_model_after'))} | "
                 f"{100 * f('res_model'):.2f} % / {100 * f('res_model_after'):.2f} % | {100 * f('res_naive'):.1f} % | "
                 f"{int(f('steps_before'))} | {f('t_exact_before'):.1f} | {f('spot_max_rel'):.1e} |")

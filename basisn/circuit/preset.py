@@ -138,5 +138,6 @@ def get_preset(name: str, **overrides) -> HardwarePreset:
         raise ParameterError(f"unknown hardware preset {name!r}; known: {sorted(PRESETS)}")
     bad = set(overrides) - {f.name for f in dataclasses.fields(HardwarePreset)}
     if bad:
-        raise ParameterError(f"unknown preset field(s) {sorted(bad)}; allowed: {[f.name for f in dataclasses.fields(HardwarePreset)]}")
+        allowed = [f.name for f in dataclasses.fields(HardwarePreset)]
+        raise ParameterError(f"unknown preset field(s) {sorted(bad)}; allowed: {allowed}")
     return dataclasses.replace(PRESETS[name], **overrides)

@@ -1,7 +1,6 @@
 """Feedback training end to end on a tiny network, deterministic; the weight shadowing is undone."""
 
 import copy
-from dataclasses import replace
 
 import numpy as np
 import pytest
