@@ -43,7 +43,7 @@ def parse_args(argv=None):
     p.add_argument("--encoding", choices=["differential", "reference"], help="override every preset's encoding")
     p.add_argument("--feedback-epochs", type=int, help="feedback epochs (default 10 with --quick, else 20)")
     p.add_argument("--n-spot", type=int, default=3, help="steps per preset spot-checked against ngspice (0: none)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds; seed s uses chip chip_seed + s")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p.parse_args(argv)
 
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     else:
         overrides = {"encoding": args.encoding} if args.encoding else {}
         cfg = LoopConfig(datasets=tuple(args.only or ("digits", "mnist1d")), presets=tuple(args.presets), d=args.d,
-                         K=args.K, coeff_bits=args.coeff_bits, seed=args.seed, quick=args.quick,
+                         K=args.K, coeff_bits=args.coeff_bits, seeds=tuple(args.seeds), quick=args.quick,
                          feedback_epochs=args.feedback_epochs, n_spot=args.n_spot, overrides=overrides)
         t0 = time.time()
         ds = run_loop(cfg, progress=not args.no_progress)
@@ -68,14 +68,15 @@ def main(argv=None) -> int:
     for path in make_figures(ds, Path(archive).parent, Path(archive).stem):
         print(f"figure: {path}")
     print(summary_table(ds))
-    print("\ntiming:")
-    for name in ds["dataset"].values:
-        r = ds.sel(dataset=name)
+    print("\ntiming (mean over seeds):")
+    m = ds.mean("seed", keep_attrs=True) if "seed" in ds.dims else ds
+    for name in m["dataset"].values:
+        r = m.sel(dataset=name)
         n = int(r["n_test"])
-        for p in ds["preset"].values:
+        for p in m["preset"].values:
             q = r.sel(preset=p)
             print(f"- {name} {p}: circuit-exact evaluation of {n} test samples (d={ds.attrs['d']}, "
-                  f"{int(q['steps_before'])} steps, incl. factorization) {float(q['t_exact_before']):.1f} s; "
+                  f"{float(q['steps_before']):.0f} steps, incl. factorization) {float(q['t_exact_before']):.1f} s; "
                   f"feedback training {float(q['t_feedback']):.1f} s; chip set-up {float(q['t_setup']):.2f} s")
     if "wall_time_s" in ds.attrs:
         print(f"- total wall time {ds.attrs['wall_time_s']} s")

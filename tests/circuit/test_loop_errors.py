@@ -78,3 +78,10 @@ def test_loop_config_validation():
         LoopConfig(overrides={"colour": 1})
     with pytest.raises(ParameterError, match="K"):
         LoopConfig(d=4, K=8)
+
+
+def test_loop_config_seeds():
+    with pytest.raises(ParameterError, match="seeds"):
+        LoopConfig(seeds=(0, 0))
+    with pytest.raises(ParameterError, match="seeds"):
+        LoopConfig(seeds=())

@@ -28,7 +28,7 @@ def test_study_runs_archives_and_replots(tmp_path, capsys):
     ds = read_dataset(out)
     for name, var in ds.variables.items():
         assert "units" in var.attrs, f"{name} has no units"
-    assert 0.5 < float(ds["acc_ideal"].sel(dataset="digits")) <= 1.0
+    assert 0.5 < float(ds["acc_ideal"].sel(dataset="digits").mean()) <= 1.0
     assert np.isfinite(ds["acc_exact_after"]).all() and np.isfinite(ds["res_model"]).all()
     assert ds.attrs["study"] == "basisn_hardware_loop"
     assert study.main(["--plot-only", str(out)]) == 0
