@@ -3,7 +3,7 @@
 ``make_figures(ds, folder, stem)`` writes, when the archive has the data for them:
 
 ``<stem>_error_vs_n.png``         worst |error| vs N, one line per K (group ``size_k``)
-``<stem>_heatmap.png``            worst |error| over (wire resistance, TG r_on) (group ``wire_tg``)
+``<stem>_heatmap<suffix>.png``    worst |error| over (wire resistance, TG r_on), one per group ``wire_tg<suffix>``
 ``<stem>_crosstalk_vs_k.png``     worst |crosstalk| vs K, one line per N (group ``size_k``)
 ``<stem>_ngspice.png``            native vs ngspice currents and their relative difference
 ``<stem>_split.png``              error split (wires / TGs / combined) vs TG r_on
@@ -90,34 +90,14 @@ def make_figures(ds: xr.Dataset, folder, stem: str = "tg_current_summing") -> li
         ax.legend(fontsize=8)
         save(fig, "crosstalk_vs_k")
 
+    for name in [g for g in ds["group"].values if str(g).startswith("wire_tg")]:
+        hg = _members(ds, name)
+        if hg is not None and np.unique(hg["r_wire"].values).size > 1 and np.unique(hg["r_on"].values).size > 1:
+            save(_heatmap(plt, hg), "heatmap" + str(name)[len("wire_tg"):])
     h = _members(ds, "wire_tg")
     if h is not None and np.unique(h["r_wire"].values).size > 1 and np.unique(h["r_on"].values).size > 1:
         rw = np.unique(h["r_wire"].values)
         ro = np.unique(h["r_on"].values)
-        z = np.full((rw.size, ro.size), np.nan)
-        e = _worst(h)
-        for i in range(h.sizes["point"]):
-            a, b = np.searchsorted(rw, h["r_wire"].values[i]), np.searchsorted(ro, h["r_on"].values[i])
-            z[a, b] = np.nanmax([z[a, b], e[i]])
-        from matplotlib.colors import LogNorm
-
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        zz = 100 * np.clip(z, 1e-6, None)
-        im = ax.imshow(zz, origin="lower", aspect="auto", norm=LogNorm(vmin=np.nanmin(zz), vmax=np.nanmax(zz)), cmap="viridis")
-        for a in range(rw.size):
-            for b in range(ro.size):
-                if np.isfinite(z[a, b]):
-                    ax.text(b, a, f"{100 * z[a, b]:.2g}", ha="center", va="center", fontsize=6,
-                            color="w" if z[a, b] < np.nanmedian(z) else "k")
-        if np.nanmin(zz) < 1 < np.nanmax(zz):
-            ax.contour(np.arange(ro.size), np.arange(rw.size), zz, levels=[1.0], colors="r", linewidths=1.5)
-        ax.set_xticks(range(ro.size), [f"{x:g}" for x in ro], rotation=45)
-        ax.set_yticks(range(rw.size), [f"{x:g}" for x in rw])
-        ax.set_xlabel("TG on-resistance r_on (ohm)")
-        ax.set_ylabel("wire resistance per segment (ohm)")
-        fig.colorbar(im, ax=ax, label="worst |relative error| (%); red: 1%")
-        ax.set_title(_title(h, ("r_wire", "r_on")), fontsize=8)
-        save(fig, "heatmap")
 
         # split vs r_on at the largest and smallest wire resistance
         fig, ax = plt.subplots(figsize=(6, 4.2))
@@ -165,6 +145,36 @@ def make_figures(ds: xr.Dataset, folder, stem: str = "tg_current_summing") -> li
         _plain(a1.yaxis)
         save(fig, "ngspice")
     return written
+
+
+def _heatmap(plt, h):
+    """Worst |error| over (r_wire, r_on) of one group, with the 1 % contour."""
+    rw = np.unique(h["r_wire"].values)
+    ro = np.unique(h["r_on"].values)
+    z = np.full((rw.size, ro.size), np.nan)
+    e = _worst(h)
+    for i in range(h.sizes["point"]):
+        a, b = np.searchsorted(rw, h["r_wire"].values[i]), np.searchsorted(ro, h["r_on"].values[i])
+        z[a, b] = np.nanmax([z[a, b], e[i]])
+    from matplotlib.colors import LogNorm
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    zz = 100 * np.clip(z, 1e-6, None)
+    im = ax.imshow(zz, origin="lower", aspect="auto", norm=LogNorm(vmin=np.nanmin(zz), vmax=np.nanmax(zz)), cmap="viridis")
+    for a in range(rw.size):
+        for b in range(ro.size):
+            if np.isfinite(z[a, b]):
+                ax.text(b, a, f"{100 * z[a, b]:.2g}", ha="center", va="center", fontsize=6,
+                        color="w" if z[a, b] < np.nanmedian(z) else "k")
+    if np.nanmin(zz) < 1 < np.nanmax(zz):
+        ax.contour(np.arange(ro.size), np.arange(rw.size), zz, levels=[1.0], colors="r", linewidths=1.5)
+    ax.set_xticks(range(ro.size), [f"{x:g}" for x in ro], rotation=45)
+    ax.set_yticks(range(rw.size), [f"{x:g}" for x in rw])
+    ax.set_xlabel("TG on-resistance r_on (ohm)")
+    ax.set_ylabel("wire resistance per segment (ohm)")
+    fig.colorbar(im, ax=ax, label="worst |relative error| (%); red: 1%")
+    ax.set_title(_title(h, ("r_wire", "r_on")), fontsize=8)
+    return fig
 
 
 def _ticks(axis, values):

@@ -26,7 +26,6 @@ import copy
 import dataclasses
 import json
 import math
-import os
 import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -38,7 +37,7 @@ import xarray as xr
 from crossbar.archive import check_writable, provenance, read_dataset, write_dataset
 from crossbar.tgsum import metrics as M
 from devices import LinearAccessTransistor, RRAMCell, TransmissionGate, Wires
-from devices.errors import ArchiveError, BackendError, BasisContestError, ParameterError
+from devices.errors import ArchiveError, BasisContestError, ParameterError
 from devices.presets import ACCESS_NMOS
 
 __all__ = [
@@ -939,9 +938,8 @@ def summary_text(ds: xr.Dataset) -> str:
             vals = ct.values[sel]
             order = np.argsort(ks)
             lines.append(f"  N={int(n):4d}: " + ", ".join(f"K={int(ks[o])}: {_pct(vals[o]).strip()}" for o in order))
-    for gname, param, unit in (("summing", "r_summing", "ohm"), ("r_off", "r_off", "ohm"), ("density", "density", ""),
-                               ("cell", "cell", ""), ("access", "access", "")):
-        if gname not in groups:
+    for gname in groups:  # every other group as a list of its points
+        if gname == "size_k" or gname.startswith("wire_tg"):
             continue
         g = ds.isel(point=np.flatnonzero(ds["member"].sel(group=gname).values))
         e = _worst_abs(g)
