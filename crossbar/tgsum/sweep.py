@@ -938,18 +938,35 @@ def summary_text(ds: xr.Dataset) -> str:
             vals = ct.values[sel]
             order = np.argsort(ks)
             lines.append(f"  N={int(n):4d}: " + ", ".join(f"K={int(ks[o])}: {_pct(vals[o]).strip()}" for o in order))
-    for gname in groups:  # every other group as a list of its points
+    for gname in groups:  # every other group: a table when it sweeps two parameters, else a list
         if gname == "size_k" or gname.startswith("wire_tg"):
             continue
         g = ds.isel(point=np.flatnonzero(ds["member"].sel(group=gname).values))
-        e = _worst_abs(g)
+        e = _worst_abs(g).values
         swept = [p for p in PARAMS if np.unique(g[p].values).size > 1]
-        lines.append(f"\nGroup {gname} (worst |error| %, by {', '.join(swept)}):")
-        order = sorted(range(g.sizes["point"]), key=lambda i: tuple(_sortkey(g[p].values[i]) for p in swept))
-        for i in order:
+        fixed = [p for p in PARAMS if p not in swept and p in ("n", "k", "r_wire", "r_on", "cell", "access")]
+        where = ", ".join(f"{p}={_fmt(g[p].values[0])}" for p in fixed)
+        lines.append(f"\nGroup {gname} (worst |error| %; {where}):")
+        failed = [i for i in range(g.sizes["point"]) if g["status"].values[i] != "ok"]
+        if len(swept) == 2:
+            cols_p, rows_p = sorted(swept, key=lambda p: np.unique(g[p].values).size)
+            cols, rows = _levels(g[cols_p].values), _levels(g[rows_p].values)
+            lines.append(f"  {rows_p + ' / ' + cols_p:>22s} |"
+                         + "".join(f" {cols_p + '=' + _fmt(c):>{len(cols_p) + 9}s}" for c in cols))
+            for r in rows:
+                cells = []
+                for c in cols:
+                    hit = np.flatnonzero((g[rows_p].values == r) & (g[cols_p].values == c))
+                    cells.append(f" {_pct(float(e[hit[0]])) if hit.size else '     -':>{len(cols_p) + 9}s}")
+                lines.append(f"  {_fmt(r):>22s} |" + "".join(cells))
+        else:
+            order = sorted(range(g.sizes["point"]), key=lambda i: tuple(_sortkey(g[p].values[i]) for p in swept))
+            for i in order:
+                label = ", ".join(f"{p}={_fmt(g[p].values[i])}" for p in swept)
+                lines.append(f"  {label:45s} {_pct(float(e[i]))}")
+        for i in failed:
             label = ", ".join(f"{p}={_fmt(g[p].values[i])}" for p in swept)
-            extra = "" if g["status"].values[i] == "ok" else f"  FAILED: {g['message'].values[i]}"
-            lines.append(f"  {label:45s} {_pct(float(e.values[i]))}{extra}")
+            lines.append(f"  FAILED {label}: {g['message'].values[i]}")
     val = ds["ngspice_max_rel_diff"].values
     if np.isfinite(val).any():
         i = int(np.nanargmax(val))
@@ -1000,6 +1017,13 @@ def design_rule_text(rule: dict) -> str:
         out.append(f"  as a product: r_on_max * mean column conductance ({1e3 * rule['g_column']:.3g} mS) = "
                    f"{ideal[0]['r_on_max'] * rule['g_column']:.3g} at ideal wires")
     return "\n".join(out)
+
+
+def _levels(values):
+    """Distinct values: numbers ascending, names in the order the sweep lists them."""
+    if values.dtype.kind in "iuf":
+        return sorted(np.unique(values))
+    return list(dict.fromkeys(values.tolist()))
 
 
 def _sortkey(v):
