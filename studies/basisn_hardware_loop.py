@@ -42,6 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--coeff-bits", type=int, default=4, help="coefficient bits (default 4)")
     p.add_argument("--encoding", choices=["differential", "reference"], help="override every preset's encoding")
     p.add_argument("--feedback-epochs", type=int, help="feedback epochs (default 10 with --quick, else 20)")
+    p.add_argument("--no-exact-refresh", action="store_true",
+                   help="feedback under the error model alone (no exact correction per epoch)")
     p.add_argument("--n-spot", type=int, default=3, help="steps per preset spot-checked against ngspice (0: none)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds; seed s uses chip chip_seed + s")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -59,7 +61,8 @@ def main(argv=None) -> int:
         overrides = {"encoding": args.encoding} if args.encoding else {}
         cfg = LoopConfig(datasets=tuple(args.only or ("digits", "mnist1d")), presets=tuple(args.presets), d=args.d,
                          K=args.K, coeff_bits=args.coeff_bits, seeds=tuple(args.seeds), quick=args.quick,
-                         feedback_epochs=args.feedback_epochs, n_spot=args.n_spot, overrides=overrides)
+                         feedback_epochs=args.feedback_epochs, n_spot=args.n_spot,
+                         exact_refresh=not args.no_exact_refresh, overrides=overrides)
         t0 = time.time()
         ds = run_loop(cfg, progress=not args.no_progress)
         ds.attrs.update(provenance(study="basisn_hardware_loop", wall_time_s=round(time.time() - t0, 1)))

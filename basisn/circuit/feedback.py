@@ -16,6 +16,9 @@
     after shift-and-add) and the latent coefficients are scaled together by the
     least-squares gain between the realized and the ideal weights, so the codes (TG
     patterns) stay the same and only the periphery's multiplier changes.
+``ExactCorrection(preset, every)``
+    Optional hardware in the loop during training: every ``every`` batches the layers
+    are measured exactly and the model is corrected by the measured difference.
 ``feedback_train(net, data, model, cfg)``
     Gain calibration, then ``train_alternating`` (coefficient epochs, then basis epochs) inside
     ``circuit_aware(net, ModelCrossbar(model))``; during basis epochs the model follows
@@ -32,9 +35,11 @@ from basisn.quant import best_scale
 from basisn.training import AlternatingConfig, train_alternating
 from devices.errors import ParameterError
 
-from .crossbars import ModelCrossbar, effective_weight, pattern_steps
+from .crossbars import CircuitCrossbar, ModelCrossbar, effective_weight, pattern_steps
+from .mapping import map_basis
+from .measure import ChipSystem
 
-__all__ = ["network_steps", "circuit_aware", "calibrate_gains", "reproject", "feedback_train"]
+__all__ = ["network_steps", "circuit_aware", "ExactCorrection", "calibrate_gains", "reproject", "feedback_train"]
 
 
 def network_steps(net, K: int) -> list:
@@ -51,8 +56,53 @@ def network_steps(net, K: int) -> list:
     return steps
 
 
+class ExactCorrection:
+    """Measured correction of the model during training (hardware in the loop, sparse).
+
+    Every ``every`` weight evaluations of a layer (about once per epoch), the layer's
+    weights are measured exactly on the chip holding the current basis (rewritten only
+    if the basis changed) and the difference to the model, ``W_exact - W_model`` at the
+    current codes, is kept and added to the model's weights until the next measurement.
+    What the model misses systematically is thus fed back from the circuit.
+
+    Parameters
+    ----------
+    preset : HardwarePreset
+        The chip (same seed: same variation).
+    every : int
+        Weight evaluations per layer between measurements (>= 1).
+    """
+
+    def __init__(self, preset, every: int):
+        if not isinstance(every, int) or every < 1:
+            raise ParameterError(f"every must be an integer >= 1, got {every!r}")
+        self.preset, self.every = preset, every
+        self._chip_basis = None
+        self._xb = None
+        self._calls: dict = {}
+        self._delta: dict = {}
+        self.n_measured = 0
+
+    def _crossbar(self, B):
+        if self._chip_basis is None or not np.array_equal(B, self._chip_basis):
+            self._xb = CircuitCrossbar(ChipSystem(map_basis(B, self.preset)))
+            self._chip_basis = np.array(B)
+        return self._xb
+
+    def delta(self, core, w_model) -> np.ndarray:
+        """The current correction of ``core``'s (padded) weights, weight units."""
+        key = id(core)
+        n = self._calls.get(key, 0)
+        self._calls[key] = n + 1
+        if n % self.every == 0 or key not in self._delta:
+            w_exact = effective_weight(core, self._crossbar(core.basis.effective()))
+            self._delta[key] = w_exact - w_model
+            self.n_measured += 1
+        return self._delta[key]
+
+
 @contextmanager
-def circuit_aware(net, crossbar, follow_basis=None):
+def circuit_aware(net, crossbar, follow_basis=None, correction: ExactCorrection | None = None):
     """Route every core's ``weight()`` through ``crossbar`` while the context is open.
 
     Parameters
@@ -62,6 +112,8 @@ def circuit_aware(net, crossbar, follow_basis=None):
     follow_basis : callable, optional
         Called with the current basis value before each weight evaluation (the error
         model's :meth:`set_basis`).
+    correction : ExactCorrection, optional
+        Adds the periodically measured difference between circuit and model.
     """
     if getattr(crossbar, "d", None) != net.d:
         raise ParameterError(f"crossbar size d = {getattr(crossbar, 'd', None)!r} does not match the network's d = {net.d}")
@@ -72,6 +124,8 @@ def circuit_aware(net, crossbar, follow_basis=None):
             if follow_basis is not None:
                 follow_basis(core.basis.B.value)
             w = effective_weight(core, crossbar)
+            if correction is not None:
+                w = w + correction.delta(core, w)
             return w if padded else w[:, :core.fan_in]
         return weight
 
@@ -128,13 +182,16 @@ def reproject(net, model) -> None:
         core.scale = best_scale(c, core.bits)
 
 
-def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = False, init: str = "reproject"):
+def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = False, init: str = "reproject",
+                   exact_every: int | None = None):
     """Algorithm 1 under the error model (see the module docstring); returns the History.
 
     ``init``: ``"reproject"`` (default) starts from the coefficients of the wanted
     weights in the chip's measured basis (:func:`reproject`), ``"gain"`` only
     calibrates the layer gains (:func:`calibrate_gains`), ``"none"`` starts from the
-    ideal-trained coefficients.
+    ideal-trained coefficients. ``exact_every``: measure the layers exactly every that
+    many batches and correct the model by the measured difference (:class:`ExactCorrection`;
+    None: the model alone).
     The model follows the basis only when ``cfg.t_basis > 0``; it is left at the basis
     it was fitted for afterwards.
     """
@@ -148,7 +205,8 @@ def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = Fa
     follow = model.set_basis if cfg.t_basis > 0 else None
     B0 = np.array(model._basis)
     try:
-        with circuit_aware(net, xb, follow_basis=follow):
+        corr = None if exact_every is None else ExactCorrection(model.preset, exact_every)
+        with circuit_aware(net, xb, follow_basis=follow, correction=corr):
             hist = train_alternating(net, data, cfg, progress=progress)
     finally:
         model.set_basis(B0)

@@ -16,7 +16,9 @@ then per hardware preset:
     fit the :class:`ErrorModel` on half of these steps, residual on the other half;
 (c') the coefficients re-projected onto the chip's measured basis (:func:`reproject`,
      no training), circuit-exact: what calibration alone recovers;
-(d) from there Algorithm 1 under the error model (:func:`feedback_train`), write the new basis
+(d) from there Algorithm 1 under the error model (:func:`feedback_train`), corrected once per
+    epoch by an exact measurement of every layer (``exact_refresh``; the model-only run
+    is reported too), write the new basis
     into the same chip (same variation), measure again and evaluate circuit-exactly:
     *circuit-exact after feedback*; the model's residual on the new chip's steps (it
     never saw them) says how well it generalizes.
@@ -80,6 +82,10 @@ class LoopConfig:
     """Steps of each final chip spot-checked against ngspice (0: none)."""
     spot_inputs: int = 2
     """Random read-voltage vectors per spot-checked step."""
+    exact_refresh: bool = True
+    """During feedback, measure every layer exactly once per epoch and correct the model by
+    the measured difference (:class:`~basisn.circuit.feedback.ExactCorrection`); the
+    model-only run is kept for comparison (``acc_exact_after_model_only``)."""
     overrides: dict = field(default_factory=dict)
     """Preset field overrides applied to every preset (e.g. ``{"encoding": "reference"}``)."""
 
@@ -180,7 +186,7 @@ def run_loop(cfg: LoopConfig, progress: bool = True, log=print) -> xr.Dataset:
     nan = lambda *s: np.full(s, np.nan)  # noqa: E731
     v = {k: nan(ns, nd, npr) for k in (
         "acc_exact_before", "acc_exact_reproject", "acc_exact_after", "acc_model_before", "acc_model_after",
-        "acc_exact_after_alone",
+        "acc_exact_after_alone", "acc_exact_after_model_only",
         "res_model", "res_superposition", "res_naive", "res_model_after", "res_naive_after", "alpha", "beta",
         "steps_before", "steps_after", "pieces_per_step", "t_setup", "t_exact_before", "t_exact_after", "t_fit",
         "t_feedback", "spot_max_rel", "spot_max_abs", "spot_n", "v_scale_first")}
@@ -246,8 +252,16 @@ def _one(cfg, seed, si, i, name, hw, v, acc_float, acc_ideal, n_test, t_train, t
         r["acc_exact_reproject"] = evaluate(rp, xt, yt, crossbar=CircuitCrossbar(chip))
         tick(f"{name} {preset.name} model")
         t1 = time.perf_counter()
+        fb_cfg = _feedback_cfg(proto, cfg, seed)
+        if cfg.exact_refresh:
+            fb_m = copy.deepcopy(net)  # the error model alone, for comparison
+            feedback_train(fb_m, data, model, fb_cfg)
+            chip_m = ChipSystem(map_basis(fb_m.basis.effective(), preset))
+            r["acc_exact_after_model_only"] = evaluate(fb_m, xt, yt, crossbar=CircuitCrossbar(chip_m))
+            t1 = time.perf_counter()
+        every = -(-len(data.y_train) // fb_cfg.batch_size) if cfg.exact_refresh else None
         fb = copy.deepcopy(net)
-        hist = feedback_train(fb, data, model, _feedback_cfg(proto, cfg, seed))
+        hist = feedback_train(fb, data, model, fb_cfg, exact_every=every)
         r["acc_model_after"] = float(hist.test_accuracy[-1])
         r["t_feedback"] = time.perf_counter() - t1
         t1 = time.perf_counter()
@@ -278,9 +292,12 @@ _META = {
     "acc_exact_reproject": ("1", "(c') circuit-exact accuracy with the coefficients re-projected onto the chip's "
                                   "measured basis, no training"),
     "acc_exact_after": ("1", "(d) circuit-exact accuracy after feedback training and rewriting the basis"),
+    "acc_exact_after_model_only": ("1", "(d) when feedback training uses the error model alone (no exact "
+                                        "correction per epoch); NaN when exact_refresh is off (then (d) is that)"),
     "acc_exact_after_alone": ("1", "(d) with every pattern evaluated alone (other TG sets open) instead of scheduled"),
     "acc_model_before": ("1", "accuracy predicted by the error model before feedback"),
-    "acc_model_after": ("1", "accuracy predicted by the error model at the end of feedback training"),
+    "acc_model_after": ("1", "accuracy predicted at the end of feedback training (error model, plus the exact "
+                             "correction when exact_refresh is on)"),
     "res_model": ("1", "error model residual ||T_model - T_exact|| / ||T_exact|| on held-out steps (odd half)"),
     "res_superposition": ("1", "residual of the superposition of single-column transfers (alpha = beta = 0)"),
     "res_naive": ("1", "deviation of the exact steps from the ideal product with the target basis"),
@@ -296,7 +313,7 @@ _META = {
     "t_exact_before": ("s", "wall time of the circuit-exact evaluation (c) of the whole test split, incl. set-up"),
     "t_exact_after": ("s", "wall time of the circuit-exact evaluation (d), incl. set-up"),
     "t_fit": ("s", "error model fit and residual"),
-    "t_feedback": ("s", "feedback training"),
+    "t_feedback": ("s", "feedback training (the run that gives (d))"),
     "spot_max_rel": ("1", "largest |I_native - I_ngspice| / max|I_ngspice| over the spot-checked steps"),
     "spot_max_abs": ("A", "largest |I_native - I_ngspice| over the spot-checked steps"),
     "spot_n": ("1", "steps spot-checked against ngspice"),
@@ -333,6 +350,7 @@ def _assemble(cfg, hw, v, acc_float, acc_ideal, n_test, t_train) -> xr.Dataset:
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update({"d": cfg.d, "K": cfg.K, "coeff_bits": cfg.coeff_bits, "quick": int(cfg.quick),
                      "feedback_epochs": cfg.feedback_epochs or (10 if cfg.quick else 20),
+                     "exact_refresh": int(cfg.exact_refresh),
                      "presets": "; ".join(p.describe() for p in hw),
                      "models": "digits: MLP 64-128-64-10 (30 % test split); mnist1d: CNN conv(1x5,32)-pool-"
                                "conv(1x5,32)-pool-dense(320-10)",
@@ -354,9 +372,9 @@ def summary_table(ds: xr.Dataset) -> str:
     m = _mean(ds)
     lines = [f"seeds {seeds} (mean over seeds; spot check: worst)", "",
              "| data set | preset | (a) float | (b) ideal BasisN | (c) exact before | (c') re-projected | (d) exact after | "
-             "(d) alone | model pred. before/after | model residual (held out / rewritten) | naive deviation | "
+             "(d) alone | (d) model only | model pred. before/after | model residual (held out / rewritten) | naive deviation | "
              "steps | exact eval (s) | ngspice max rel. |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in m["dataset"].values:
         r = m.sel(dataset=name)
         for p in m["preset"].values:
@@ -366,7 +384,7 @@ def summary_table(ds: xr.Dataset) -> str:
             lines.append(
                 f"| {name} | {p} | {_pct(float(r['acc_float']))} | {_pct(float(r['acc_ideal']))} | "
                 f"{_pct(f('acc_exact_before'))} | {_pct(f('acc_exact_reproject'))} | {_pct(f('acc_exact_after'))} | "
-                f"{_pct(f('acc_exact_after_alone'))} | "
+                f"{_pct(f('acc_exact_after_alone'))} | {_pct(f('acc_exact_after_model_only'))} | "
                 f"{_pct(f('acc_model_before'))} / {_pct(f('acc_model_after'))} | "
                 f"{100 * f('res_model'):.2f} % / {100 * f('res_model_after'):.2f} % | {100 * f('res_naive'):.1f} % | "
                 f"{f('steps_before'):.0f} | {f('t_exact_before'):.1f} | {spot:.1e} |")

@@ -72,3 +72,23 @@ def test_calibration_keeps_codes_and_reprojection_helps(tiny):
     err0 = np.linalg.norm(effective_weight(net.cores()[0], ModelCrossbar(model)) - w_ideal)
     err1 = np.linalg.norm(effective_weight(n2.cores()[0], ModelCrossbar(model)) - w_ideal)
     assert err1 < err0
+
+
+def test_exact_correction_matches_circuit_when_measured(tiny):
+    """Right after a measurement, model + correction equals the circuit's weights; in between it is held."""
+    from basisn.circuit.feedback import ExactCorrection
+
+    data, net, preset, chip = tiny
+    model = ErrorModel.fit(chip, [])
+    core = net.cores()[0]
+    corr = ExactCorrection(preset, every=3)
+    w_model = effective_weight(core, ModelCrossbar(model))
+    w = w_model + corr.delta(core, w_model)
+    np.testing.assert_allclose(w, effective_weight(core, CircuitCrossbar(chip)), rtol=1e-10, atol=1e-12)
+    corr.delta(core, w_model)
+    corr.delta(core, w_model)
+    assert corr.n_measured == 1
+    corr.delta(core, w_model)
+    assert corr.n_measured == 2
+    with pytest.raises(ValueError):
+        ExactCorrection(preset, every=0)
