@@ -153,6 +153,11 @@ class ErrorModel:
         return cls(chip.mapping, t_col, alpha, beta, gains)
 
     # ------------------------------------------------------------------ basis
+    @property
+    def basis(self) -> np.ndarray:
+        """The basis the model currently describes (weight units, (d, d), a copy)."""
+        return self._basis.copy()
+
     def set_basis(self, B) -> None:
         """Model the chip rewritten with basis ``B`` (re-mapped, fitted gains, measured offset)."""
         B = np.asarray(B, float)

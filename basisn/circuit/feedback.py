@@ -203,7 +203,7 @@ def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = Fa
     elif init == "gain":
         calibrate_gains(net, xb)
     follow = model.set_basis if cfg.t_basis > 0 else None
-    B0 = np.array(model._basis)
+    B0 = model.basis
     try:
         corr = None if exact_every is None else ExactCorrection(model.preset, exact_every)
         with circuit_aware(net, xb, follow_basis=follow, correction=corr):
