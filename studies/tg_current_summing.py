@@ -54,7 +54,7 @@ def parse_args(argv=None):
                "replaces the baseline everywhere, several values become an axis of every group.")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small sweep (N = 16-32, 4 inputs)")
-    size.add_argument("--full", action="store_true", help="larger sweep (finer grids, 16 inputs, ngspice up to N = 64)")
+    size.add_argument("--full", action="store_true", help="larger sweep (finer grids, sizes x densities, ngspice up to N = 64; about 7 minutes)")
     size.add_argument("--config", metavar="FILE", type=Path, help="JSON file whose keys override the default sweep")
     p.add_argument("--backend", choices=sweep.BACKENDS, default="native", help="solver (default native)")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
