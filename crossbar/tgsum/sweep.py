@@ -100,6 +100,7 @@ class StudyConfig:
     def validate(self) -> "StudyConfig":
         """Check every value; raise :class:`ParameterError` naming the bad one."""
         _check_int("samples", self.samples, 1, 10_000)
+        _check_int("seed", self.seed, 0, 2**63 - 1)
         _check_int("validate_max_n", self.validate_max_n, 0, 100_000)
         _check_int("validate_samples", self.validate_samples, 1, 10_000)
         if not (isinstance(self.v_max, (int, float)) and math.isfinite(self.v_max) and self.v_max > 0):
@@ -343,13 +344,13 @@ def config_from_dict(data: dict, base: StudyConfig | None = None) -> StudyConfig
     if bad:
         raise ParameterError(f"unknown config key(s) {sorted(bad)}; allowed: {sorted(fields)}")
     data = dict(data)
+    for key in ("baseline", "cells", "groups"):
+        if key in data and not isinstance(data[key], dict):
+            raise ParameterError(f"{key} must be a JSON object, got {data[key]!r}")
     if "baseline" in data:
-        data["baseline"] = dict(base.baseline, **data["baseline"])
+        data["baseline"] = {p: _float_inf(v) for p, v in dict(base.baseline, **data["baseline"]).items()}
     if "cells" in data:
         data["cells"] = dict(base.cells, **data["cells"])
-    for key in ("baseline",):
-        if key in data:
-            data[key] = {p: _float_inf(v) for p, v in data[key].items()}
     if "groups" in data:
         if not isinstance(data["groups"], dict):
             raise ParameterError("groups must be an object: group name -> {parameter: [values]}")

@@ -78,3 +78,16 @@ def test_tiny_run_end_to_end_with_processes(tmp_path, tiny_dict):
         p.unlink()
     assert cli.main(["--plot-only", str(out)]) == 0
     assert len(list(out.parent.glob("*.png"))) == 4
+
+
+@pytest.mark.parametrize("text, match", [
+    ("{not json", "is not valid JSON"),
+    ('{"baseline": [1, 2]}', "baseline must be a JSON object"),
+    ('{"groups": {"g": {"r_on": [-10]}}}', "r_on must be a resistance > 0"),
+])
+def test_bad_config_file_exits_2(tmp_path, capsys, text, match):
+    cfg = tmp_path / "bad.json"
+    cfg.write_text(text)
+    code = cli.main(["--config", str(cfg), "--out", str(tmp_path / "x.h5"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and match in err and "Traceback" not in err
