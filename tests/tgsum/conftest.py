@@ -1,29 +1,16 @@
 """Shared fixtures of the TG-study tests.
 
-Tests marked ``pytest.mark.ngspice`` run wherever ngspice is installed and always in CI
-(``CI`` set): there a missing ngspice is a failure, not a skip.
+Tests marked ``pytest.mark.ngspice`` are handled by tests/conftest.py: they run wherever
+ngspice is installed and always in CI (``CI`` set), where a missing ngspice fails them.
 """
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-import crossbar.ngspice
-
 
 HERE = Path(__file__).resolve().parent
-
-
-def pytest_collection_modifyitems(config, items):
-    # a conftest hook sees the whole session: touch only this folder's tests
-    if crossbar.ngspice.available() or os.environ.get("CI"):
-        return
-    skip = pytest.mark.skip(reason="ngspice is not installed on this machine (in CI this test runs and must pass)")
-    for item in items:
-        if "ngspice" in item.keywords and HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(skip)
 
 
 TINY = {
