@@ -35,8 +35,8 @@ def parse_args(argv=None):
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"archive path (default {DEFAULT_OUT})")
     p.add_argument("--plot-only", type=Path, metavar="ARCHIVE", help="only regenerate figures and table from ARCHIVE")
     p.add_argument("--only", nargs="+", choices=["digits", "mnist1d"], help="run only these data sets")
-    p.add_argument("--presets", nargs="+", default=["ideal", "neurram", "lowbit", "weak_tg"],
-                   help="hardware presets (basisn.circuit.preset.PRESETS): ideal neurram lowbit weak_tg facts")
+    p.add_argument("--presets", nargs="+", default=["ideal", "neurram", "lowbit", "weak_tg", "binary"],
+                   help="hardware presets (basisn.circuit.preset.PRESETS): ideal neurram lowbit weak_tg binary facts")
     p.add_argument("--d", type=int, default=32, help="crossbar size (default 32)")
     p.add_argument("--K", type=int, default=4, help="TG sets per crossbar (default 4)")
     p.add_argument("--coeff-bits", type=int, default=4, help="coefficient bits (default 4)")

@@ -64,7 +64,7 @@ class LoopConfig:
 
     datasets: tuple = DATASETS
     """Data sets to run ("digits", "mnist1d")."""
-    presets: tuple = ("ideal", "neurram", "lowbit", "weak_tg")
+    presets: tuple = ("ideal", "neurram", "lowbit", "weak_tg", "binary")
     """Preset names (:data:`basisn.circuit.preset.PRESETS`) or :class:`HardwarePreset` objects."""
     d: int = 32
     """Crossbar size (overrides every preset's ``d``)."""
@@ -345,6 +345,7 @@ def _assemble(cfg, hw, v, acc_float, acc_ideal, n_test, t_train) -> xr.Dataset:
         "g_max": ("preset", [p.cell.g_max for p in hw], {"units": "S"}),
         "v_read": ("preset", [p.v_read for p in hw], {"units": "V"}),
         "encoding": ("preset", [p.encoding for p in hw], {"units": ""}),
+        "weight_range": ("preset", [p.weight_range for p in hw], {"units": ""}),
         "chip_seed": ("preset", [p.chip_seed for p in hw], {"units": "1", "description": "base chip seed (+ seed)"}),
     }
     ds = xr.Dataset(data, coords=coords)

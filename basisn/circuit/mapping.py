@@ -63,7 +63,8 @@ class CrossbarMapping:
     basis: np.ndarray = field(repr=False)
     """Target basis ``B`` (d, d), weight units, rows = basis vectors."""
     b_max: float
-    """``max|B|``, weight units (mapped to the top of the conductance range)."""
+    """Weight mapped to the top of the conductance range, weight units (``max|B|``, or the
+    quantization-optimal range with ``weight_range="optimal"``)."""
     gain: float
     """Siemens per weight unit of the signed encoding."""
     g_cell: np.ndarray = field(repr=False)
@@ -178,6 +179,29 @@ def _calibrate(g_cell, access) -> np.ndarray:
     return 1.0 / (1.0 / g_cell - access.r_on)
 
 
+def _optimal_range(B, preset: HardwarePreset, n_grid: int = 100) -> float:
+    """Weight mapped to the top level that minimises the squared quantization error of ``B``.
+
+    Grid over ``t * max|B|``, ``t`` in ``(0.05, 1]``; entries beyond the range are clipped.
+    Differential: ``2**bits`` levels per side from 0; reference: ``2**bits`` levels over
+    ``[-r, r]``.
+    """
+    B = np.abs(B) if preset.encoding == "differential" else np.asarray(B)
+    top = float(np.max(np.abs(B)))
+    n = preset.cell.n_levels - 1
+    best, best_err = top, np.inf
+    for t in np.linspace(0.05, 1.0, n_grid):
+        r = t * top
+        if preset.encoding == "differential":
+            q = np.clip(np.rint(B / r * n), 0, n) * r / n
+        else:
+            q = (np.clip(np.rint((B / r + 1) / 2 * n), 0, n) / n * 2 - 1) * r
+        err = float(np.sum((B - q) ** 2))
+        if err < best_err:
+            best, best_err = r, err
+    return best
+
+
 def map_basis(B, preset: HardwarePreset) -> CrossbarMapping:
     """Map basis ``B`` (d, d) onto the chip ``preset`` (quantized, with the chip's variation).
 
@@ -199,6 +223,8 @@ def map_basis(B, preset: HardwarePreset) -> CrossbarMapping:
     b_max = float(np.max(np.abs(B)))
     if b_max == 0.0:
         raise ParameterError("basis is all zero; nothing to write")
+    if preset.weight_range == "optimal":
+        b_max = _optimal_range(B, preset)
     cell = preset.cell
     span = cell.g_max - cell.g_min
     Bt = B.T  # cell (i, l) holds B[l, i]

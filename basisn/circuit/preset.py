@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from devices import LinearAccessTransistor, NMOSLevel1, RRAMCell, TransmissionGate, Wires
 from devices.errors import ParameterError
 
-__all__ = ["HardwarePreset", "PRESETS", "get_preset", "ENCODINGS", "D_RANGE", "K_RANGE", "V_READ_RANGE"]
+__all__ = ["HardwarePreset", "PRESETS", "get_preset", "ENCODINGS", "WEIGHT_RANGES", "D_RANGE", "K_RANGE", "V_READ_RANGE"]
 
+WEIGHT_RANGES = ("max", "optimal")
+"""How the basis range is mapped onto the conductance range: see ``HardwarePreset.weight_range``."""
 ENCODINGS = ("differential", "reference")
 """Signed encodings: see :mod:`basisn.circuit.mapping`."""
 D_RANGE = (2, 256)
@@ -59,6 +61,10 @@ class HardwarePreset:
     """Full-scale read voltage, volt: the largest layer input maps to ``v_read``."""
     encoding: str = "differential"
     """``"differential"`` (column pairs, two summing lines per TG set) or ``"reference"``."""
+    weight_range: str = "max"
+    """Which weight maps to the top conductance: ``"max"`` (``max|B|``, nothing clipped) or
+    ``"optimal"`` (the range that minimises the squared quantization error of ``B`` on the
+    cell's levels, larger entries clipped; matters for 1-2 bit cells)."""
     chip_seed: int = 0
     """Seed of the chip's device-to-device programming variation (drawn once per chip)."""
 
@@ -87,6 +93,8 @@ class HardwarePreset:
         v = self.v_read
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not V_READ_RANGE[0] <= v <= V_READ_RANGE[1]:
             raise ParameterError(f"{n}.v_read must be in [{V_READ_RANGE[0]}, {V_READ_RANGE[1]}] V, got {v!r}")
+        if self.weight_range not in WEIGHT_RANGES:
+            raise ParameterError(f"{n}.weight_range = {self.weight_range!r}; allowed: {WEIGHT_RANGES}")
         if self.encoding not in ENCODINGS:
             raise ParameterError(f"{n}.encoding = {self.encoding!r}; allowed: {ENCODINGS}")
         if isinstance(self.chip_seed, bool) or not isinstance(self.chip_seed, int) or self.chip_seed < 0:
@@ -120,6 +128,11 @@ PRESETS = {
     # Minimum-size TG (5 kohm *assumption*), 3-bit cells, sigma 5 % (*assumption*).
     "weak_tg": HardwarePreset(name="weak_tg", cell=RRAMCell(g_min=1e-6, g_max=40e-6, bits=3, sigma=0.05),
                               wires=_WIRES, tg=TransmissionGate(r_on=5e3, r_off=1e9), access=_ACCESS),
+    # Binary (1-bit, SLC) cells as most fabricated RRAM macros use, sigma 5 % (*assumption*), 2 kohm TG; with
+    # two levels per side the range is chosen to minimise the quantization error (weight_range="optimal").
+    "binary": HardwarePreset(name="binary", cell=RRAMCell(g_min=1e-6, g_max=40e-6, bits=1, sigma=0.05),
+                             wires=_WIRES, tg=TransmissionGate(r_on=2e3, r_off=1e9), access=_ACCESS,
+                             weight_range="optimal"),
     # FACTS.md planning cell (1-100 uS, 4 bit), sigma 3 %, 2.5 ohm wires, 1 kohm TG: the largest currents.
     "facts": HardwarePreset(name="facts", cell=RRAMCell(g_min=1e-6, g_max=100e-6, bits=4, sigma=0.03),
                             wires=_WIRES, tg=TransmissionGate(r_on=1e3, r_off=1e9), access=_ACCESS),

@@ -85,3 +85,8 @@ def test_loop_config_seeds():
         LoopConfig(seeds=(0, 0))
     with pytest.raises(ParameterError, match="seeds"):
         LoopConfig(seeds=())
+
+
+def test_bad_weight_range(realistic8):
+    with pytest.raises(ParameterError, match="weight_range"):
+        dataclasses.replace(realistic8, weight_range="clip")

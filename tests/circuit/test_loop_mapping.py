@@ -80,3 +80,15 @@ def test_access_calibration(basis8, realistic8):
     m = map_basis(basis8, realistic8)
     r_on = realistic8.access.r_on
     np.testing.assert_allclose(1.0 / (1.0 / m.g_rram + r_on), m.g_cell, rtol=1e-12)
+
+
+def test_optimal_weight_range_lowers_quantization_error(basis8, ideal8):
+    """1-bit cells: mapping max|B| to g_max zeroes most entries; the optimal range clips a few instead."""
+    from devices import RRAMCell
+
+    one_bit = dataclasses.replace(ideal8, cell=RRAMCell(1e-6, 40e-6, 1, 0.0))
+    err = {}
+    for rng_ in ("max", "optimal"):
+        m = map_basis(basis8, dataclasses.replace(one_bit, weight_range=rng_))
+        err[rng_] = np.linalg.norm(m.programmed_basis() - basis8)
+    assert err["optimal"] < 0.9 * err["max"]
