@@ -16,7 +16,7 @@ The model of a step with logical TG patterns ``P_k`` (k = 0..K-1) closed togethe
     column sees, and how much depends on where the column sits (a far column sees the
     whole wordline). Fitted by linear least squares to the measured steps (2d
     parameters); ``beta`` is kept only where it pays (:data:`BETA_GAIN`). A single
-    scalar pair instead of per-column values leaves about 2.5x the residual (measured on
+    scalar pair instead of per-column values leaves about 3x the residual (measured on
     the digits steps).
 
 Basis changes (the basis epochs of Algorithm 1) are modelled without measuring: each
