@@ -289,10 +289,8 @@ class NativeSystem:
                 np.concatenate([rv[~drop], (ra + rb)[join]]))
 
     def _recover(self, v):
-        """Voltages of eliminated series nodes, in place on ``v`` (S, n)."""
-        if self.cells is not None:
-            for s in range(v.shape[0]):
-                v[s, self.cells.m] = self.cells.solve_inner(v[s])
+        """Voltages of eliminated series nodes, in place on ``v`` (S, n).  (Condensed cells'
+        inner nodes are set by :meth:`_newton_reduced`.)"""
         if self.elim.size:
             v[:, self.elim] = self.elim_wa * v[:, self.elim_a] + (1 - self.elim_wa) * v[:, self.elim_b]
         return v
@@ -315,9 +313,9 @@ class NativeSystem:
         self.free = np.flatnonzero(~is_driven)
         self.pos = np.full(n, -1, np.int64)
         self.pos[self.free] = np.arange(self.free.size)
-        Lc = self.L.tocsc()
-        self.Gff = Lc[self.free][:, self.free].tocsc()
-        self.Gfd = self.L[self.free][:, self.driven].tocsr()
+        self.Lf = self.L[self.free]  # rows of free nodes, all columns (also the residual check)
+        self.Gff = self.Lf[:, self.free].tocsc()
+        self.Gfd = self.Lf[:, self.driven].tocsr()
         self.Ld = self.L[self.driven].tocsr()  # rows of driven nodes, all columns
         self.factor = None
         self.perm = self._ordering(self.free)
@@ -451,19 +449,19 @@ class NativeSystem:
             supply = (self.Ld @ v.T).T - inj[:, self.driven]
             resid = self._linear_residual(v, inj)
         else:
+            leave_driven = np.zeros((S, self.driven.size))
             for s in range(S):
-                v[s], it, r = self._newton_reduced(v[s], rhs[s], x0)
+                v[s], it, r, leave = self._newton_reduced(v[s], rhs[s], x0)
+                leave_driven[s] = leave[self.driven]
                 x0 = v[s, self.free]
                 iters, resid = max(iters, it), max(resid, r)
-            supply = (self.Ld @ v.T).T - inj[:, self.driven] + self._mos_into(v, self.driven)
+            supply = (self.Ld @ v.T).T - inj[:, self.driven] + leave_driven
         return self._recover(v), -self.sigma[None, :] * supply, iters, resid, x0
 
     def _linear_residual(self, v, inj):
         if not self.free.size:
             return 0.0
-        if getattr(self, "_Lf", None) is None:
-            self._Lf = self.L[self.free].tocsr()
-        r = (self._Lf @ v.T).T - inj[:, self.free]
+        r = (self.Lf @ v.T).T - inj[:, self.free]
         return float(np.max(np.abs(r)))
 
     def _stamps(self, v):
@@ -493,22 +491,24 @@ class NativeSystem:
         cat = np.concatenate
         return leave, (cat(rows), cat(cols), cat(vals)), (cat(ea), cat(eb), cat(gp))
 
-    def _mos_into(self, v, nodes):
-        """Current leaving ``nodes`` through nonlinear elements, shape (S, len(nodes))."""
-        out = np.zeros((v.shape[0], len(nodes)))
-        for s in range(v.shape[0]):
-            out[s] = self._stamps(v[s])[0][nodes]
-        return out
-
     def _newton_reduced(self, v, rhs, x0):
-        """Newton-Raphson for one sample; ``v`` holds the driven values on entry."""
+        """Newton-Raphson for one sample; ``v`` holds the driven values on entry.
+
+        Returns the solution (condensed inner nodes included), the iteration count, the
+        last residual, and the current leaving every node through the nonlinear elements
+        at the solution (the last residual evaluation is at the accepted point).
+        """
         opt = self.options
         pos = self.pos
         nf = self.free.size
+        last = {}
 
         def residual(vf):
             v[self.free] = vf
             leave, jac, edges = self._stamps(v)
+            last["leave"] = leave
+            if self.cells is not None:
+                last["vm"] = self.cells.vm.copy()
             return self.Gff @ vf - rhs + leave[self.free], jac, edges
 
         def jacobian(jac):
@@ -560,7 +560,9 @@ class NativeSystem:
             vmax = float(np.max(np.abs(vf), initial=0.0))
             if step <= opt.vntol + opt.reltol * vmax and res <= opt.abstol + opt.reltol * max(i_scale, 1e-30):
                 v[self.free] = vf
-                return v, it, res
+                if self.cells is not None:
+                    v[self.cells.m] = last["vm"]
+                return v, it, res, last["leave"]
         raise ConvergenceError(
             f"Newton-Raphson did not converge in {opt.max_iter} iterations (last residual {history[-1]['residual']:.3e} A, "
             f"last step {history[-1]['step']:.3e} V)", history=history)
