@@ -208,11 +208,13 @@ def measure(g_rram, assignment, inputs, *, wires: Wires, tg: TransmissionGate, a
 class _ReducedLaplacian:
     """Nodal matrix of a linear netlist whose voltage sources all drive a node against
     ground, reduced to the free nodes and factorized (CHOLMOD when installed, else
-    SuperLU).  Assembled here from the netlist's public tables so the fast path does
-    not depend on how the native solver condenses its own system."""
+    SuperLU).  Every node of the netlist stays an unknown (the native solver's
+    series-node folding and condensation are not applied), so the fast path can address
+    column bottoms and summing-line taps by name; the assembly and the factorization are
+    the native solver's own (:func:`crossbar.native._laplacian`, ``_Factor``)."""
 
     def __init__(self, net):
-        import scipy.sparse as sp
+        from crossbar.native import _Factor, _laplacian
 
         R, V = net.resistors, net.vsources
         if len(net.mosfets) or len(net.isources):
@@ -220,9 +222,7 @@ class _ReducedLaplacian:
         if np.any(np.asarray(V.nneg) != 0):
             raise ParameterError("the fast path needs every voltage source to have its n- terminal on ground")
         n = len(net.nodes)
-        a, b, g = np.asarray(R.n1), np.asarray(R.n2), 1.0 / np.asarray(R.value, float)
-        L = sp.csr_matrix((np.concatenate([g, g, -g, -g]), (np.concatenate([a, b, a, b]), np.concatenate([a, b, b, a]))),
-                          shape=(n, n))
+        L = _laplacian(n, np.asarray(R.n1), np.asarray(R.n2), 1.0 / np.asarray(R.value, float))
         self.driven = np.asarray(V.npos, np.int64)
         fixed = np.zeros(n, bool)
         fixed[0] = True
@@ -234,18 +234,10 @@ class _ReducedLaplacian:
         Lf = L[self.free]
         self.Gff = Lf[:, self.free].tocsc()
         self.Gfd = Lf[:, self.driven].tocsr()
-        try:
-            from sksparse.cholmod import cholesky
-
-            self._solve = cholesky(self.Gff)
-        except ImportError:  # pragma: no cover - machines without scikit-sparse
-            import scipy.sparse.linalg as spla
-
-            self._solve = spla.splu(self.Gff, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True},
-                                    diag_pivot_thresh=0.0).solve
+        self._factor = _Factor(self.Gff, "auto")  # CHOLMOD when installed, else SuperLU
 
     def solve(self, b):
-        return self._solve(b)
+        return self._factor.solve(b)
 
 
 class SwitchingSystem:
