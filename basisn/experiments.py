@@ -25,7 +25,9 @@ Per seed and data set the protocol is:
 3. cell bits: the reference model (``ref_bits``, ``ref_d``) with its basis quantized to
    ``c`` bits per cell, evaluated at once (``cell_accuracy_direct``) and after one
    Algorithm 1 cycle with the quantized basis (``cell_accuracy``);
-4. contest regularizer: the reference point fine-tuned with each ``beta``;
+4. contest regularizer: the reference point fine-tuned with each ``beta``, once with each
+   penalty of :data:`PENALTIES` (the paper's count of 1 bits, and the column-balanced
+   penalty with ``cfg.contest_power`` and ``cfg.contest_density``);
 5. the reference point trained from scratch.
 
 Accuracies are fractions (0-1). Entries a protocol does not run are NaN and say so in
@@ -43,15 +45,20 @@ import xarray as xr
 
 from devices.errors import ParameterError
 
-from ._checks import check_bits, check_d, check_int
+from ._checks import check_bits, check_d, check_int, check_positive
 from .data import Dataset, load_digits, load_mnist1d
 from .layers import BasisConfig, basis_from_float
 from .models import basis_cnn1d, basis_mlp, cnn1d, mlp
-from .regularizer import count_ones
+from .regularizer import check_power, count_ones
 from .scheduler import schedule_layer
 from .training import AlternatingConfig, TrainConfig, evaluate, train_alternating, train_float
 
-__all__ = ["Protocol", "StudyConfig", "protocols", "run_protocol", "run_study", "network_parallelism"]
+__all__ = ["Protocol", "StudyConfig", "PENALTIES", "protocols", "run_protocol", "run_study", "network_parallelism"]
+
+PENALTIES = ("ones", "balanced")
+"""Regularizer variants of the study (coordinate ``penalty``): ``"ones"`` = the paper's
+count of 1 bits (``power = 1``, ``density = 0``); ``"balanced"`` = power mean of the
+column loads plus the pattern-density term (:func:`basisn.regularizer.contest_penalty`)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,10 @@ class StudyConfig:
     """Coefficient bits of those runs."""
     sigma: float = 0.5
     """Smoothing of the regularizer surrogate (codes)."""
+    contest_power: float = 16.0
+    """Column power-mean exponent of the ``"balanced"`` penalty (1-64)."""
+    contest_density: float = 0.5
+    """Pattern-density weight of the ``"balanced"`` penalty (>= 0)."""
 
     def __post_init__(self):
         for b in self.coeff_bits:
@@ -90,6 +101,8 @@ class StudyConfig:
             if not (np.isfinite(b) and b >= 0):
                 raise ParameterError(f"beta = {b!r} is outside the allowed range [0, inf)")
         check_int(self.K, "K", 1)
+        check_power(self.contest_power)
+        check_positive(self.contest_density, "contest_density", allow_zero=True)
         if self.ref_d not in self.d_values or self.ref_bits not in self.coeff_bits:
             raise ParameterError(
                 f"reference point (ref_bits={self.ref_bits}, ref_d={self.ref_d}) must be in the grid "
@@ -192,6 +205,12 @@ def network_parallelism(net, K: int) -> dict:
             "steps_per_inference": per_inf, "steps_lower_bound": lower, "ones_per_coeff": count_ones(net) / n}
 
 
+def _store_reg(out, index, accuracy, par):
+    out["reg_accuracy"][index] = accuracy
+    for name in ("pieces_per_step", "steps_per_inference", "ones_per_coeff", "steps", "steps_lower_bound"):
+        out[f"reg_{name}"][index] = par[name]
+
+
 def _grid_points(proto: Protocol, cfg: StudyConfig):
     for b in cfg.coeff_bits:
         for d in cfg.d_values:
@@ -214,14 +233,15 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
     """
     data = proto.load()
     nb, nd, nc, nbeta, ns = len(cfg.coeff_bits), len(cfg.d_values), len(cfg.cell_bits), len(cfg.betas), len(cfg.seeds)
+    npen = len(PENALTIES)
     nan = lambda *shape: np.full(shape, np.nan)  # noqa: E731
     out = {
         "float_accuracy": nan(ns), "init_accuracy": nan(nb, nd, ns), "accuracy": nan(nb, nd, ns),
         "pieces_per_step": nan(nb, nd, ns), "steps_per_inference": nan(nb, nd, ns),
         "cell_accuracy_direct": nan(nc, ns), "cell_accuracy": nan(nc, ns),
-        "reg_accuracy": nan(nbeta, ns), "reg_pieces_per_step": nan(nbeta, ns),
-        "reg_steps_per_inference": nan(nbeta, ns), "reg_ones_per_coeff": nan(nbeta, ns),
-        "reg_steps": nan(nbeta, ns), "reg_steps_lower_bound": nan(nbeta, ns),
+        "reg_accuracy": nan(npen, nbeta, ns), "reg_pieces_per_step": nan(npen, nbeta, ns),
+        "reg_steps_per_inference": nan(npen, nbeta, ns), "reg_ones_per_coeff": nan(npen, nbeta, ns),
+        "reg_steps": nan(npen, nbeta, ns), "reg_steps_lower_bound": nan(npen, nbeta, ns),
         "scratch_accuracy": nan(ns),
     }
     xt, yt = data.x_test, data.y_test
@@ -249,13 +269,8 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
             out["steps_per_inference"][i, j, k] = par["steps_per_inference"]
             if (i, j) == (ib_ref, id_ref):
                 ref_net = net
-                ib0 = cfg.betas.index(0.0)
-                out["reg_accuracy"][ib0, k] = out["accuracy"][i, j, k]
-                out["reg_pieces_per_step"][ib0, k] = par["pieces_per_step"]
-                out["reg_steps_per_inference"][ib0, k] = par["steps_per_inference"]
-                out["reg_ones_per_coeff"][ib0, k] = par["ones_per_coeff"]
-                out["reg_steps"][ib0, k] = par["steps"]
-                out["reg_steps_lower_bound"][ib0, k] = par["steps_lower_bound"]
+                ib0 = cfg.betas.index(0.0)  # beta = 0: the same run for every penalty
+                _store_reg(out, (slice(None), ib0, k), out["accuracy"][i, j, k], par)
             tick(f"b={b} d={d}")
         for c_i, c in enumerate(cfg.cell_bits):
             net = copy.deepcopy(ref_net)
@@ -264,19 +279,17 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
             train_alternating(net, data, replace(proto.cell_cfg, seed=seed))
             out["cell_accuracy"][c_i, k] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
             tick(f"cell={c}")
-        for bi, beta in enumerate(cfg.betas):
-            if beta == 0.0:
-                continue
-            net = basis_from_float(fnet, BasisConfig(cfg.ref_d, cfg.ref_bits), np.random.default_rng(1000 + seed))
-            train_alternating(net, data, replace(proto.finetune_cfg, seed=seed, beta=beta, sigma=cfg.sigma))
-            out["reg_accuracy"][bi, k] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
-            par = network_parallelism(net, cfg.K)
-            out["reg_pieces_per_step"][bi, k] = par["pieces_per_step"]
-            out["reg_steps_per_inference"][bi, k] = par["steps_per_inference"]
-            out["reg_ones_per_coeff"][bi, k] = par["ones_per_coeff"]
-            out["reg_steps"][bi, k] = par["steps"]
-            out["reg_steps_lower_bound"][bi, k] = par["steps_lower_bound"]
-            tick(f"beta={beta}")
+        for pi, pen in enumerate(PENALTIES):
+            power, density = (1.0, 0.0) if pen == "ones" else (cfg.contest_power, cfg.contest_density)
+            for bi, beta in enumerate(cfg.betas):
+                if beta == 0.0:
+                    continue
+                net = basis_from_float(fnet, BasisConfig(cfg.ref_d, cfg.ref_bits), np.random.default_rng(1000 + seed))
+                train_alternating(net, data, replace(proto.finetune_cfg, seed=seed, beta=beta, sigma=cfg.sigma,
+                                                     contest_power=power, contest_density=density))
+                acc = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
+                _store_reg(out, (pi, bi, k), acc, network_parallelism(net, cfg.K))
+                tick(f"{pen} beta={beta}")
         net = proto.build_basis(BasisConfig(cfg.ref_d, cfg.ref_bits), np.random.default_rng(2000 + seed))
         train_alternating(net, data, replace(proto.scratch_cfg, seed=seed))
         out["scratch_accuracy"][k] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
@@ -290,7 +303,7 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
         dims[name] = ("coeff_bits", "d", "seed")
     for name in ("reg_accuracy", "reg_pieces_per_step", "reg_steps_per_inference", "reg_ones_per_coeff",
                  "reg_steps", "reg_steps_lower_bound"):
-        dims[name] = ("beta", "seed")
+        dims[name] = ("penalty", "beta", "seed")
     ref = f"coeff_bits={cfg.ref_bits}, d={cfg.ref_d}"
     missing = " NaN where the protocol did not run the point." if proto.grid != "full" else ""
     meta = {
@@ -301,7 +314,7 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
         "steps_per_inference": ("1", f"crossbar steps per sample on one crossbar (K={cfg.K}), all layers" + missing),
         "cell_accuracy_direct": ("1", f"reference model ({ref}) with the basis quantized to cell_bits, no retraining"),
         "cell_accuracy": ("1", f"reference model ({ref}) with the basis quantized to cell_bits, after one Algorithm 1 cycle"),
-        "reg_accuracy": ("1", f"fine-tuned at {ref} with the contest regularizer weight beta"),
+        "reg_accuracy": ("1", f"fine-tuned at {ref} with the contest regularizer (penalty, weight beta)"),
         "reg_pieces_per_step": ("1", f"scheduled TG patterns per crossbar step (K={cfg.K}) with regularizer beta"),
         "reg_steps_per_inference": ("1", f"crossbar steps per sample (K={cfg.K}) with regularizer beta"),
         "reg_ones_per_coeff": ("1", "mean number of 1 bits per coefficient code"),
@@ -316,6 +329,11 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
             "d": ("d", np.array(cfg.d_values), {"units": "1", "description": "crossbar size (rows = columns)"}),
             "cell_bits": ("cell_bits", np.array(cfg.cell_bits), {"units": "bit"}),
             "beta": ("beta", np.array(cfg.betas, dtype=float), {"units": "1", "description": "regularizer weight"}),
+            "penalty": ("penalty", list(PENALTIES), {
+                "units": "",
+                "description": "regularizer variant: 'ones' = count of 1 bits (paper 3.5); 'balanced' = "
+                               f"column-load power mean (power={cfg.contest_power:g}) + pattern density "
+                               f"(density={cfg.contest_density:g}); beta=0 is the same run for both"}),
             "seed": ("seed", np.array(cfg.seeds), {"units": "1"}),
         },
     )
@@ -326,7 +344,7 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
 
 def count_runs(proto: Protocol, cfg: StudyConfig) -> int:
     """Number of progress ticks :func:`run_protocol` makes."""
-    per_seed = 1 + len(list(_grid_points(proto, cfg))) + len(cfg.cell_bits) + (len(cfg.betas) - 1) + 1
+    per_seed = 1 + len(list(_grid_points(proto, cfg))) + len(cfg.cell_bits) + len(PENALTIES) * (len(cfg.betas) - 1) + 1
     return per_seed * len(cfg.seeds)
 
 
@@ -365,6 +383,7 @@ def run_study(cfg: StudyConfig, quick: bool, progress: bool = True, only=None) -
     ds.attrs = attrs
     ds.attrs.update({
         "K": cfg.K, "ref_d": cfg.ref_d, "ref_bits": cfg.ref_bits, "sigma": cfg.sigma, "quick": int(quick),
+        "contest_power": cfg.contest_power, "contest_density": cfg.contest_density,
         "accuracy_units_note": "accuracies are fractions 0-1 of the fixed test split",
     })
     return ds

@@ -30,16 +30,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_positive
-from .quant import popcount, twos_complement_range
+from devices.errors import ParameterError
 
-__all__ = ["count_ones", "contest_penalty", "ones_surrogate"]
+from ._checks import check_bits, check_positive
+from .quant import twos_complement_range
 
-
-def _popcount_table(bits):
-    qmin, qmax = twos_complement_range(bits)
-    codes = np.arange(qmin, qmax + 1)
-    return popcount(codes[:, None], bits)[:, 0].astype(float), qmin, qmax
+__all__ = ["count_ones", "contest_penalty", "ones_surrogate", "bit_surrogate", "check_power"]
 
 
 def ones_surrogate(coeffs, scale: float, bits: int, sigma: float = 0.0):
@@ -69,36 +65,13 @@ def ones_surrogate(coeffs, scale: float, bits: int, sigma: float = 0.0):
         Derivative with respect to ``coeffs`` (1 / weight units); for ``sigma = 0``,
         0 where ``C / s`` is outside the code range.
     """
-    table, qmin, qmax = _popcount_table(bits)
-    u = np.asarray(coeffs, dtype=float) / scale
-    if sigma <= 0.0:
-        uc = np.clip(u, qmin, qmax)
-        k = np.clip(np.floor(uc), qmin, qmax - 1).astype(np.int64) if qmax > qmin else np.full(u.shape, qmin)
-        p0 = table[k - qmin]
-        p1 = table[np.minimum(k + 1, qmax) - qmin]
-        slope = p1 - p0
-        inside = (u >= qmin) & (u <= qmax)
-        return p0 + (uc - k) * slope, slope * inside / scale
-    from scipy.special import ndtr
-
-    reach = int(np.ceil(6 * sigma)) + 1
-    base = np.rint(np.clip(u, qmin, qmax)).astype(np.int64)
-    value = np.zeros_like(u)
-    dvalue = np.zeros_like(u)
-    for off in range(-reach, reach + 1):
-        k = base + off
-        valid = (k >= qmin) & (k <= qmax)
-        kc = np.clip(k, qmin, qmax)
-        # probability that round(u + e) lands on code k (the end codes absorb the tails)
-        lo = np.where(k == qmin, -np.inf, (k - 0.5 - u) / sigma)
-        hi = np.where(k == qmax, np.inf, (k + 0.5 - u) / sigma)
-        prob = ndtr(hi) - ndtr(lo)
-        dens = lambda z: np.where(np.isfinite(z), np.exp(-0.5 * np.square(np.where(np.isfinite(z), z, 0.0))), 0.0)  # noqa: E731
-        dprob = (dens(lo) - dens(hi)) / (sigma * np.sqrt(2 * np.pi))
-        pc = table[kc - qmin] * valid
-        value += pc * prob
-        dvalue += pc * dprob
-    return value, dvalue / scale
+    bits = check_bits(bits, "bits")
+    sigma = check_positive(sigma, "sigma", allow_zero=True)
+    if sigma > 0:  # exact sum, never the table
+        val, dval = _smoothed_bits(np.asarray(coeffs, dtype=float) / scale, bits, sigma)
+        return val.sum(axis=-1), dval.sum(axis=-1) / scale
+    val, dval = bit_surrogate(coeffs, scale, bits, 0.0)
+    return val.sum(axis=-1), dval.sum(axis=-1)
 
 
 _TABLE_STEPS = 128  # grid points per code of the cached surrogate tables
@@ -112,16 +85,97 @@ def _table_surrogate(coeffs, scale, bits, sigma):
     ``(1/128)**2 / 8 * max|f''|``, measured < 2e-4 bits (value) and < 2e-4 relative
     (slope) for sigma >= 0.25 and bits 1-6.
     """
+    val, dval = _table_bits(coeffs, scale, bits, sigma)
+    return val.sum(axis=-1), dval.sum(axis=-1)
+
+
+def _bit_table(bits):
+    """``(codes, bits)`` 0/1 matrix: bit ``n`` of each two's complement code, and qmin, qmax."""
+    qmin, qmax = twos_complement_range(bits)
+    codes = np.arange(qmin, qmax + 1)
+    return ((codes[:, None] >> np.arange(bits)) & 1).astype(float), qmin, qmax
+
+
+def _smoothed_bits(u, bits, sigma):
+    """Expected bits of ``round(u + e)``, ``e ~ N(0, sigma**2)``, clipped; and d/du. Shapes (..., bits)."""
+    from scipy.special import ndtr
+
+    table, qmin, qmax = _bit_table(bits)
+    reach = int(np.ceil(6 * sigma)) + 1
+    base = np.rint(np.clip(u, qmin, qmax)).astype(np.int64)
+    value = np.zeros(u.shape + (bits,))
+    dvalue = np.zeros(u.shape + (bits,))
+
+    def dens(z):
+        fin = np.isfinite(z)
+        return np.where(fin, np.exp(-0.5 * np.square(np.where(fin, z, 0.0))), 0.0)
+
+    for off in range(-reach, reach + 1):
+        k = base + off
+        valid = (k >= qmin) & (k <= qmax)
+        kc = np.clip(k, qmin, qmax)
+        # probability that round(u + e) lands on code k (the end codes absorb the tails)
+        lo = np.where(k == qmin, -np.inf, (k - 0.5 - u) / sigma)
+        hi = np.where(k == qmax, np.inf, (k + 0.5 - u) / sigma)
+        prob = ndtr(hi) - ndtr(lo)
+        dprob = (dens(lo) - dens(hi)) / (sigma * np.sqrt(2 * np.pi))
+        pc = table[kc - qmin] * valid[..., None]
+        value += pc * prob[..., None]
+        dvalue += pc * dprob[..., None]
+    return value, dvalue
+
+
+def _table_bits(coeffs, scale, bits, sigma):
+    """:func:`bit_surrogate` through a cached uniform table (bits <= 8, sigma > 0)."""
     key = (bits, float(sigma))
     if key not in _tables:
         qmin, qmax = twos_complement_range(bits)
-        grid = np.linspace(qmin - 8 * sigma - 1, qmax + 8 * sigma + 1,
-                           int((qmax - qmin + 16 * sigma + 2) * _TABLE_STEPS) + 1)
-        val, dval = ones_surrogate(grid, 1.0, bits, sigma)
-        _tables[key] = (grid, val, dval)
-    grid, val, dval = _tables[key]
+        lo, hi = qmin - 8 * sigma - 1, qmax + 8 * sigma + 1
+        n = int(np.ceil((hi - lo) * _TABLE_STEPS)) + 1
+        grid = lo + np.arange(n) / _TABLE_STEPS
+        val, dval = _smoothed_bits(grid, bits, sigma)
+        _tables[key] = (lo, val, dval)
+    lo, val, dval = _tables[key]
+    t = (np.asarray(coeffs, dtype=float) / scale - lo) * _TABLE_STEPS
+    t = np.clip(t, 0.0, val.shape[0] - 1.000001)
+    i = t.astype(np.int64)
+    f = (t - i)[..., None]
+    return (val[i] * (1 - f) + val[i + 1] * f,
+            (dval[i] * (1 - f) + dval[i + 1] * f) / scale)
+
+
+def bit_surrogate(coeffs, scale: float, bits: int, sigma: float = 0.0):
+    """Surrogate of every bit of each coefficient's code; :func:`ones_surrogate` per bit.
+
+    Parameters
+    ----------
+    coeffs, scale, bits, sigma
+        As in :func:`ones_surrogate`.
+
+    Returns
+    -------
+    value : ndarray, shape ``coeffs.shape + (bits,)``
+        Surrogate of bit ``n`` (0 = LSB) in [0, 1]; exact (0 or 1) at codes for ``sigma = 0``.
+        Summed over the last axis it equals :func:`ones_surrogate`.
+    dvalue : ndarray, same shape
+        Derivative with respect to ``coeffs``.
+    """
+    bits = check_bits(bits, "bits")
+    sigma = check_positive(sigma, "sigma", allow_zero=True)
     u = np.asarray(coeffs, dtype=float) / scale
-    return np.interp(u, grid, val), np.interp(u, grid, dval) / scale
+    if sigma > 0:
+        if bits <= 8:
+            return _table_bits(coeffs, scale, bits, sigma)
+        val, dval = _smoothed_bits(u, bits, sigma)
+        return val, dval / scale
+    table, qmin, qmax = _bit_table(bits)
+    uc = np.clip(u, qmin, qmax)
+    k = np.clip(np.floor(uc), qmin, max(qmin, qmax - 1)).astype(np.int64)
+    p0 = table[k - qmin]
+    p1 = table[np.minimum(k + 1, qmax) - qmin]
+    slope = p1 - p0
+    inside = ((u >= qmin) & (u <= qmax))[..., None]
+    return p0 + (uc - k)[..., None] * slope, slope * inside / scale
 
 
 def _cores(net):
@@ -133,8 +187,27 @@ def count_ones(net) -> int:
     return int(sum(c.planes().sum() for c in _cores(net)))
 
 
-def contest_penalty(net, beta: float, grad: bool = True, sigma: float = 0.0) -> float:
-    """Regularization term ``beta * mean surrogate 1 bits per coefficient``.
+def contest_penalty(net, beta: float, grad: bool = True, sigma: float = 0.0, power: float = 1.0,
+                    density: float = 0.0) -> float:
+    """Regularization term, ``beta / n_coeffs`` times the sum over layers of ``P_col + density * P_pat``.
+
+    With ``v_ijln`` the surrogate of bit ``n`` of coefficient ``l`` of piece ``(i, j)``
+    (kernel ``i``, input partition ``j``, basis column ``l``):
+
+    * ``L_jl = sum_{i,n} v_ijln`` is the number of TG patterns of partition ``j`` that
+      close column ``l``. No contest-free schedule of the partition has fewer steps than
+      ``max_l L_jl`` (:func:`basisn.scheduler.schedule_layer`).
+      ``P_col = d * sum_j M_p(L_j)``, with ``M_p(L_j) = (mean_l L_jl**p)**(1/p)`` the
+      power mean over the ``d`` columns. ``power = 1``: ``P_col`` is the number of 1 bits,
+      the paper's penalty (section 3.5). ``power > 1`` weighs each column's 1 bits by
+      ``(L_jl / M_p)**(p - 1)``: it thins the most-used columns, so the loads even out and
+      the step bound ``max_l L_jl`` drops for the same number of 1 bits (``M_p`` tends to
+      the max load as ``p`` grows; with equal loads every ``p`` gives the same value).
+    * ``o_ijn = sum_l v_ijln`` is the number of columns the TG pattern of bit ``n`` of
+      piece ``(i, j)`` closes. ``P_pat = sum_{i,j,n} o_ijn**2 / d`` charges each 1 bit the
+      fraction of the crossbar its pattern blocks: K patterns fit in one step only if
+      their 1 bits add up to at most ``d``, so for the same number of 1 bits, patterns
+      spread evenly over kernels and bit planes pack better than a few dense ones.
 
     Parameters
     ----------
@@ -145,25 +218,61 @@ def contest_penalty(net, beta: float, grad: bool = True, sigma: float = 0.0) -> 
         Add the gradient to each core's ``C.grad``.
     sigma : float
         Smoothing of the surrogate in codes (>= 0), see :func:`ones_surrogate`.
+    power : float
+        Power-mean exponent ``p`` over the columns of a partition, in [1, 64].
+    density : float
+        Weight of the pattern-density term ``P_pat`` (>= 0).
 
     Returns
     -------
     float
-        The term's value (loss units).
+        The term's value (loss units). With ``power = 1`` and ``density = 0``:
+        ``beta`` times the mean surrogate number of 1 bits per coefficient.
     """
     beta = check_positive(beta, "beta", allow_zero=True)
     sigma = check_positive(sigma, "sigma", allow_zero=True)
+    power = check_power(power)
+    density = check_positive(density, "density", allow_zero=True)
     cores = _cores(net)
     n = sum(c.C.value.size for c in cores)
     if beta == 0.0 or n == 0:
         return 0.0
     total = 0.0
     for c in cores:
-        if sigma > 0 and c.bits <= 8:
-            val, dval = _table_surrogate(c.C.value, c.scale, c.bits, sigma)
+        if power == 1.0 and density == 0.0:  # the paper's count of 1 bits
+            if sigma > 0 and c.bits <= 8:
+                val, dval = _table_surrogate(c.C.value, c.scale, c.bits, sigma)
+            else:
+                val, dval = ones_surrogate(c.C.value, c.scale, c.bits, sigma)
+            total += float(val.sum())
+            if grad:
+                c.C.grad += beta / n * dval
+            continue
+        v, dv = bit_surrogate(c.C.value, c.scale, c.bits, sigma)  # (kernels, parts, d, bits)
+        load = v.sum(axis=(0, 3))  # (parts, d)
+        if power == 1.0:
+            pmean = load.mean(axis=1, keepdims=True)
+            weight = np.ones_like(load)
         else:
-            val, dval = ones_surrogate(c.C.value, c.scale, c.bits, sigma)
-        total += float(val.sum())
+            peak = load.max(axis=1, keepdims=True)
+            safe = np.where(peak > 0, peak, 1.0)  # scale by the peak so that load**p cannot overflow
+            pmean = safe * np.mean((load / safe) ** power, axis=1, keepdims=True) ** (1.0 / power)
+            # d(d * M_p)/dL_jl = (L_jl / M_p)**(p - 1); all-zero partitions weigh 1
+            weight = np.where(peak > 0, (load / np.where(pmean > 0, pmean, 1.0)) ** (power - 1.0), 1.0)
+        total += float(c.d * pmean.sum())
+        g = dv.sum(axis=3) * weight[None]
+        if density > 0:
+            ones = v.sum(axis=2)  # (kernels, parts, bits): columns per TG pattern
+            total += density * float(np.square(ones).sum()) / c.d
+            g += density * 2.0 / c.d * np.einsum("ijln,ijn->ijl", dv, ones)
         if grad:
-            c.C.grad += beta / n * dval
+            c.C.grad += beta / n * g
     return beta * total / n
+
+
+def check_power(power) -> float:
+    """Validate the power-mean exponent of :func:`contest_penalty` (1 to 64)."""
+    power = check_positive(power, "power")
+    if not 1.0 <= power <= 64.0:
+        raise ParameterError(f"power = {power!r} is outside the allowed range [1, 64] (1 = count of 1 bits)")
+    return power

@@ -35,7 +35,7 @@ from devices.errors import ConvergenceError, ParameterError
 
 from ._checks import check_finite, check_int, check_positive
 from .nn import SGD, Adam, Sequential, softmax_cross_entropy
-from .regularizer import contest_penalty
+from .regularizer import check_power, contest_penalty
 
 __all__ = [
     "TrainConfig", "AlternatingConfig", "History", "algorithm1_phases",
@@ -97,6 +97,13 @@ class AlternatingConfig:
     """Contest regularizer weight (>= 0), see :mod:`basisn.regularizer`."""
     sigma: float = 1.0
     """Smoothing of the regularizer's bit-count surrogate, in codes (>= 0)."""
+    contest_power: float = 1.0
+    """Power-mean exponent over the basis columns of a partition, [1, 64]: 1 penalizes the
+    number of 1 bits (paper 3.5); larger values penalize the most-used columns, which bound
+    the crossbar steps (see :func:`basisn.regularizer.contest_penalty`)."""
+    contest_density: float = 0.0
+    """Weight (>= 0) of the regularizer's pattern-density term (squared 1 bits per TG
+    pattern); 0 = off, the paper's penalty."""
     batch_size: int = 32
     """Samples per step (>= 1)."""
     optimizer: str = "adam"
@@ -121,6 +128,8 @@ class AlternatingConfig:
             )
         check_positive(self.beta, "beta", allow_zero=True)
         check_positive(self.sigma, "sigma", allow_zero=True)
+        check_power(self.contest_power)
+        check_positive(self.contest_density, "contest_density", allow_zero=True)
         check_int(self.batch_size, "batch_size", 1)
         _check_optimizer(self.optimizer, self.momentum)
         if not 0.0 < self.lr_decay <= 1.0:
@@ -160,7 +169,7 @@ def _optimizer(name, lr, momentum):
     return Adam(lr) if name == "adam" else SGD(lr, momentum)
 
 
-def _epoch(net, x, y, rng, batch_size, opt, params, lr, beta, sigma=0.0):
+def _epoch(net, x, y, rng, batch_size, opt, params, lr, beta, sigma=0.0, power=1.0, density=0.0):
     order = rng.permutation(len(x))
     losses, pens = [], []
     for i in range(0, len(x), batch_size):
@@ -171,7 +180,7 @@ def _epoch(net, x, y, rng, batch_size, opt, params, lr, beta, sigma=0.0):
         if not np.isfinite(loss):
             raise ConvergenceError(f"training diverged (loss = {loss}); lower the learning rate (now {lr})")
         net.backward(dlogits)
-        pen = contest_penalty(net, beta, sigma=sigma) if beta > 0 else 0.0
+        pen = contest_penalty(net, beta, sigma=sigma, power=power, density=density) if beta > 0 else 0.0
         opt.step(params, lr=lr)
         losses.append(loss)
         pens.append(pen)
@@ -256,7 +265,8 @@ def train_alternating(net, data, cfg: AlternatingConfig, progress: bool = False)
             p.trainable = phase == "basis"
         lr = (cfg.eta_coeffs if phase == "coeffs" else cfg.eta_basis) * decay
         beta = cfg.beta if phase == "coeffs" else 0.0
-        loss, pen = _epoch(net, data.x_train, data.y_train, rng, cfg.batch_size, opt, params, lr, beta, cfg.sigma)
+        loss, pen = _epoch(net, data.x_train, data.y_train, rng, cfg.batch_size, opt, params, lr, beta, cfg.sigma,
+                           cfg.contest_power, cfg.contest_density)
         decay *= cfg.lr_decay
         hist["loss"].append(loss)
         hist["penalty"].append(pen)

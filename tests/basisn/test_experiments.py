@@ -54,9 +54,11 @@ def test_structure_and_nan_policy(cross_result):
         assert np.isfinite(ds[name].values).all(), name
     assert ((ds["accuracy"] >= 0) & (ds["accuracy"] <= 1)).sum() == 3
     assert (ds["reg_pieces_per_step"] >= 1).all() and (ds["reg_pieces_per_step"] <= CFG.K).all()
-    # the beta=0 entries are the grid's reference point
-    assert float(ds["reg_accuracy"].sel(beta=0.0, seed=0)) == float(acc.sel(coeff_bits=4, d=16))
-    assert count_runs(tiny_protocol("cross"), CFG) == 1 + 3 + 2 + 1 + 1
+    # the beta=0 entries of both penalties are the grid's reference point
+    assert list(ds["penalty"].values) == ["ones", "balanced"]
+    ref = ds["reg_accuracy"].sel(beta=0.0, seed=0).values
+    assert (ref == float(acc.sel(coeff_bits=4, d=16))).all() and ref.shape == (2,)
+    assert count_runs(tiny_protocol("cross"), CFG) == 1 + 3 + 2 + 2 * 1 + 1
 
 
 def test_archive_round_trip_and_plot_only(cross_result, tmp_path):
@@ -73,6 +75,10 @@ def test_archive_round_trip_and_plot_only(cross_result, tmp_path):
     assert len(list(tmp_path.glob("a_*.png"))) == 3
     text = study.summary(back)
     assert "| 4 |" in text and "targets (issue 4)" in text
+    assert "regularizer 'ones'" in text and "regularizer 'balanced'" in text
+    # an archive without the penalty dim (written before the 'balanced' penalty) still reads
+    old = back.sel(penalty="ones", drop=True)
+    assert "regularizer 'ones'" in study.summary(old) and "'balanced'" not in study.summary(old).split("targets")[1]
 
 
 def test_network_parallelism_counts_conv_positions():
