@@ -119,9 +119,9 @@ def summary(ds) -> str:
             best = max(ok_b, key=lambda b: float(rp["reg_pieces_per_step"].sel(beta=b)), default=None)
             if best is not None:
                 ratio = float(rp["reg_pieces_per_step"].sel(beta=best)) / p0
-                drop = 100 * (a0 - float(rp["reg_accuracy"].sel(beta=best)))
+                change = 100 * (float(rp["reg_accuracy"].sel(beta=best)) - a0)
                 lines.append(f"- regularizer '{pen}': best pieces/step within 1 point of beta=0 is beta={best:g}: "
-                             f"x{ratio:.2f} ({drop:+.1f} points lost) -> {judge(ratio >= 2)}"
+                             f"x{ratio:.2f} (accuracy {change:+.1f} points vs beta=0) -> {judge(ratio >= 2)}"
                              + (" (target x2)" if name == "digits" else ""))
             else:
                 lines.append(f"- regularizer '{pen}': no beta stays within 1 point of beta=0 -> {judge(False)}")
