@@ -25,7 +25,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from crossbar.archive import provenance, read_dataset, write_dataset  # noqa: E402
+from crossbar.archive import check_writable, provenance, read_dataset, write_dataset  # noqa: E402
+from devices.errors import XbarError  # noqa: E402
 
 DEFAULT_OUT = Path("results") / "basisn_accuracy.h5"
 
@@ -203,20 +204,25 @@ def plot(ds, folder: Path, stem: str) -> list[Path]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.plot_only is not None:
-        ds = read_dataset(args.plot_only)
-        archive = args.plot_only
-    else:
-        from basisn.experiments import StudyConfig, run_study
+    try:
+        if args.plot_only is not None:
+            ds = read_dataset(args.plot_only)
+            archive = args.plot_only
+        else:
+            from basisn.experiments import StudyConfig, run_study
 
-        seeds = tuple(args.seeds) if args.seeds else ((0,) if args.quick else (0, 1, 2))
-        cfg = StudyConfig(seeds=seeds, K=args.K, contest_power=args.contest_power,
-                          contest_density=args.contest_density)
-        t0 = time.time()
-        ds = run_study(cfg, quick=args.quick, progress=not args.no_progress, only=args.only)
-        ds.attrs.update(provenance(study="basisn_accuracy", wall_time_s=round(time.time() - t0, 1)))
-        archive = write_dataset(ds, args.out)
-        print(f"archive: {archive}  ({time.time() - t0:.0f} s)")
+            seeds = tuple(args.seeds) if args.seeds else ((0,) if args.quick else (0, 1, 2))
+            cfg = StudyConfig(seeds=seeds, K=args.K, contest_power=args.contest_power,
+                              contest_density=args.contest_density)
+            check_writable(args.out)  # before the run, not after it
+            t0 = time.time()
+            ds = run_study(cfg, quick=args.quick, progress=not args.no_progress, only=args.only)
+            ds.attrs.update(provenance(study="basisn_accuracy", wall_time_s=round(time.time() - t0, 1)))
+            archive = write_dataset(ds, args.out)
+            print(f"archive: {archive}  ({time.time() - t0:.0f} s)")
+    except XbarError as exc:
+        print(f"basisn_accuracy: error: {exc}", file=sys.stderr)
+        return 2
     for path in plot(ds, Path(archive).parent, Path(archive).stem):
         print(f"figure: {path}")
     print(summary(ds))

@@ -105,3 +105,15 @@ def test_bad_study_config():
         StudyConfig(betas=(0.1,))
     with pytest.raises(ParameterError, match="d \\(crossbar size, piece length\\) = 0"):
         StudyConfig(d_values=(0, 16))
+
+
+def test_cli_rejects_bad_settings_before_running(capsys, tmp_path):
+    spec = importlib.util.spec_from_file_location("basisn_accuracy", ROOT / "studies" / "basisn_accuracy.py")
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    assert study.main(["--quick", "--contest-power", "0.5", "--out", str(tmp_path / "x.h5")]) == 2
+    assert "power = 0.5 is outside the allowed range [1, 64]" in capsys.readouterr().err
+    assert study.main(["--quick", "--out", str(tmp_path)]) == 2  # a directory, refused before training
+    assert "is a directory" in capsys.readouterr().err
+    with pytest.raises(ParameterError, match="contest_density = -1.0"):
+        StudyConfig(contest_density=-1.0)
