@@ -131,10 +131,9 @@ def summary(ds) -> str:
 
 def plot(ds, folder: Path, stem: str) -> list[Path]:
     """Figures from the archive: fig. 5 (bits x d), fig. 6 (cell bits), regularizer."""
-    import matplotlib
+    from crossbar.plotting import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ds = with_penalty_dim(ds)
     m, sd = ds.mean("seed"), ds.std("seed")
@@ -156,10 +155,7 @@ def plot(ds, folder: Path, stem: str) -> list[Path]:
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"{name}: coefficient bits x crossbar size")
         ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    paths.append(folder / f"{stem}_fig5_bits_vs_d.png")
-    fig.savefig(paths[-1], dpi=150)
-    plt.close(fig)
+    paths.append(save_figure(fig, folder / f"{stem}_fig5_bits_vs_d.png"))
 
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.8), squeeze=False)
     for ax, name in zip(axes[0], names):
@@ -172,10 +168,7 @@ def plot(ds, folder: Path, stem: str) -> list[Path]:
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"{name}: b={int(ds.attrs['ref_bits'])}, d={int(ds.attrs['ref_d'])}")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    paths.append(folder / f"{stem}_fig6_cell_bits.png")
-    fig.savefig(paths[-1], dpi=150)
-    plt.close(fig)
+    paths.append(save_figure(fig, folder / f"{stem}_fig6_cell_bits.png"))
 
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.8), squeeze=False)
     for ax, name in zip(axes[0], names):
@@ -195,10 +188,7 @@ def plot(ds, folder: Path, stem: str) -> list[Path]:
         ax.set_xlabel(f"mean pieces per crossbar step (K={int(ds.attrs['K'])}); labels: beta")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"{name}: contest regularizer")
-    fig.tight_layout()
-    paths.append(folder / f"{stem}_regularizer.png")
-    fig.savefig(paths[-1], dpi=150)
-    plt.close(fig)
+    paths.append(save_figure(fig, folder / f"{stem}_regularizer.png"))
     return paths
 
 

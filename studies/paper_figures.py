@@ -204,11 +204,11 @@ def table_markdown(ds) -> str:
 
 def plot(ds, folder: Path) -> list:
     """All figures from the archive's dataset; returns the written paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
+
+    from crossbar.plotting import pyplot, save_figure
+
+    plt = pyplot()
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -235,10 +235,7 @@ def plot(ds, folder: Path) -> list:
         axes[0][0].legend(fontsize=7)
         fig.suptitle(f"{SHORT.get(str(n), str(n))}: cycles per inference vs crossbars (red: 48 [5], grey: WS fits)")
         fig.subplots_adjust(left=0.05, right=0.99, bottom=0.13, top=0.84, wspace=0.3)
-        path = folder / f"cycles_{n}.png"
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_figure(fig, folder / f"cycles_{n}.png", dpi=90, tight=False))
 
     fig, ax = plt.subplots(figsize=(6, 4))
     x = np.arange(ds.benchmark.size)
@@ -251,11 +248,7 @@ def plot(ds, folder: Path) -> list:
     ax.set_title(f"Fig. 2(a): {int(ds.attrs.get('slowdown_m', 48))} crossbars of "
                  f"{int(ds.attrs.get('slowdown_d', 256))}x{int(ds.attrs.get('slowdown_d', 256))}")
     ax.legend()
-    fig.tight_layout()
-    path = folder / "fig2a_slowdown.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    written.append(path)
+    written.append(save_figure(fig, folder / "fig2a_slowdown.png", dpi=110))
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for n in [b for b in ds.benchmark.values if b in ds.network.values]:
@@ -269,11 +262,7 @@ def plot(ds, folder: Path) -> list:
     ax.set_title(f"WS crossbars ({ds.attrs.get('convention', '')}); x = paper Table 1")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = folder / "crossbars_vs_d.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    written.append(path)
+    written.append(save_figure(fig, folder / "crossbars_vs_d.png", dpi=110))
 
     md = folder / "table1.md"
     md.write_text(table_markdown(ds))

@@ -410,11 +410,9 @@ def make_figures(ds: xr.Dataset, folder, stem: str = "basisn_hardware_loop") -> 
     """Accuracy bars (a)-(d) per preset and data set; model residuals. Returns the paths."""
     from pathlib import Path
 
-    import matplotlib
+    from crossbar.plotting import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     folder = Path(folder)
     ds = _mean(ds)
     names, presets = list(ds["dataset"].values), list(ds["preset"].values)
@@ -434,10 +432,7 @@ def make_figures(ds: xr.Dataset, folder, stem: str = "basisn_hardware_loop") -> 
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"{name}: d={ds.attrs['d']}, K={ds.attrs['K']}, {ds.attrs['coeff_bits']}-bit coefficients")
         ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
-    fig.tight_layout()
-    paths.append(folder / f"{stem}_accuracy.png")
-    fig.savefig(paths[-1], dpi=150)
-    plt.close(fig)
+    paths.append(save_figure(fig, folder / f"{stem}_accuracy.png"))
 
     fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4), squeeze=False)
     for ax, name in zip(axes[0], names):
@@ -454,8 +449,5 @@ def make_figures(ds: xr.Dataset, folder, stem: str = "basisn_hardware_loop") -> 
         ax.set_ylabel("relative residual vs exact steps (%)")
         ax.set_title(f"{name}: step transfer residuals")
         ax.legend(fontsize=7, ncol=2, loc="upper center")
-    fig.tight_layout()
-    paths.append(folder / f"{stem}_residual.png")
-    fig.savefig(paths[-1], dpi=150)
-    plt.close(fig)
+    paths.append(save_figure(fig, folder / f"{stem}_residual.png"))
     return paths

@@ -16,16 +16,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from crossbar.plotting import pyplot, save_figure
+
 __all__ = ["make_figures"]
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _members(ds, group):
@@ -41,17 +34,13 @@ def _worst(ds, var="err_worst"):
 
 def make_figures(ds: xr.Dataset, folder, stem: str = "tg_current_summing") -> list:
     """Write the figures next to the archive; returns the paths written."""
-    plt = _plt()
+    plt = pyplot()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
 
     def save(fig, name):
-        path = folder / f"{stem}_{name}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_figure(fig, folder / f"{stem}_{name}.png", dpi=120))
 
     g = _members(ds, "size_k")
     if g is not None:
@@ -97,7 +86,6 @@ def make_figures(ds: xr.Dataset, folder, stem: str = "tg_current_summing") -> li
     h = _members(ds, "wire_tg")
     if h is not None and np.unique(h["r_wire"].values).size > 1 and np.unique(h["r_on"].values).size > 1:
         rw = np.unique(h["r_wire"].values)
-        ro = np.unique(h["r_on"].values)
 
         # split vs r_on at the largest and smallest wire resistance
         fig, ax = plt.subplots(figsize=(6, 4.2))
