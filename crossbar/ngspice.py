@@ -101,7 +101,8 @@ def loaded_circuits(ng=None) -> int:
             ng.exec_command("setcirc")
         except Exception:  # ngspice: "there aren't any circuits loaded"
             return 0
-        return sum(1 for line in ng.stdout.splitlines() if line.strip() and line[:1] in "\tC" and "\t" in line)
+        # "List of circuits loaded:", then one line per circuit: "[Current]\t<k>\t<title>"
+        return sum(1 for line in ng.stdout.splitlines() if "\t" in line and line.split("\t")[-2].strip().isdigit())
 
 
 def _run_deck(ng, deck: str) -> dict:
