@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from devices.errors import FloatingNodeError, VoltageSourceLoopError
+from devices.errors import FloatingNodeError, NetlistError, VoltageSourceLoopError
 from netlists.netlist import Netlist
 
 __all__ = ["check_source_loops", "check_floating", "check_topology"]
@@ -80,6 +80,15 @@ def check_floating(netlist: Netlist) -> None:
 
 
 def check_topology(netlist: Netlist) -> None:
-    """Both checks: source loops first, then floating nodes."""
+    """Both checks: source loops first, then floating nodes.
+
+    Also refuses element kinds the solvers do not handle yet (inductors, sinh cells)
+    instead of solving a netlist with them left out; capacitors are open at DC.
+    """
+    unsupported = [f"{len(t)} {what} ({', '.join(t.names[:3])}{', ...' if len(t) > 3 else ''})"
+                   for what, t in (("inductor(s)", netlist.inductors), ("sinh cell(s)", netlist.sinh_cells)) if len(t)]
+    if unsupported:
+        raise NetlistError(f"the native solver does not support {' and '.join(unsupported)} yet; "
+                           "solve with backend='ngspice'")
     check_source_loops(netlist)
     check_floating(netlist)
