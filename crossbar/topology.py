@@ -91,3 +91,13 @@ def check_topology(netlist: Netlist) -> None:
     check_not_empty(netlist)
     check_source_loops(netlist)
     check_floating(netlist)
+
+
+def check_native_support(netlist: Netlist) -> None:
+    """Refuse element kinds the native DC solver does not handle yet (inductors, sinh
+    cells) instead of solving a netlist with them left out; capacitors are open at DC."""
+    unsupported = [f"{len(t)} {what} ({', '.join(t.names[:3])}{', ...' if len(t) > 3 else ''})"
+                   for what, t in (("inductor(s)", netlist.inductors), ("sinh cell(s)", netlist.sinh_cells)) if len(t)]
+    if unsupported:
+        raise NetlistError(f"the native solver does not support {' and '.join(unsupported)} yet; "
+                           "solve with backend='ngspice'")

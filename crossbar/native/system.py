@@ -19,7 +19,7 @@ from crossbar.native.mna import MNASystem
 from crossbar.native.options import SolverOptions, blas_threads
 from crossbar.native.reduced import ReducedSystem
 from crossbar.native.sources import source_values
-from crossbar.topology import check_topology
+from crossbar.topology import check_native_support, check_topology
 from devices.errors import NetlistError, ParameterError
 from netlists.netlist import Netlist
 
@@ -57,6 +57,7 @@ class NativeSystem:
         self.netlist = netlist
         self.options = options
         check_topology(netlist)
+        check_native_support(netlist)
         with blas_threads(options.blas_threads):
             self.asm = Assembly(netlist)
             self.reduced = self.asm.reduced
