@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from crossbar.native.accuracy import check_finite
-from crossbar.native.dataset import to_dataset
+from crossbar.native.dataset import branch_names, to_dataset
 from crossbar.native.sources import source_values
 from crossbar.topology import check_topology
 from devices.errors import BackendError, NetlistError
@@ -185,8 +185,8 @@ def solve_ngspice(netlist: Netlist, sources=None, *, keep_voltages: bool = True)
     vdc, idc, batched = source_values(netlist, sources)
     S = vdc.shape[0]
     nodes = list(netlist.nodes[1:])
-    branches = list(netlist.vsources.names)
-    names = list(branches) + list(netlist.isources.names)
+    branches = branch_names(netlist)  # voltage sources, then inductors
+    names = list(netlist.vsources.names) + list(netlist.isources.names)
     v = np.empty((S, len(nodes)))
     i = np.empty((S, len(branches)))
     with _lock:
