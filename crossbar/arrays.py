@@ -250,9 +250,9 @@ def _fast(G, X, wires, access, tg, options):
     # accuracy: KCL residual of the free nodes and the rounding floor (crossbar.native.accuracy)
     if st.free.size:
         r = (Gff @ vf - rhs).T
-        noise_f = (aGff @ np.abs(vf) + aGfd @ np.abs(vd)).T
+        noise_f = (aGff @ np.abs(vf) + aGfd @ np.abs(vd)).sum(axis=0)
     else:
-        r = noise_f = np.zeros((S, 0))
+        r, noise_f = np.zeros((S, 0)), np.zeros(S)
     noise_d = _scatter(st.o_cols, np.abs(contrib), C)
     err = accuracy.branch_error(r, noise_f, noise_d.T)
     accuracy.check_finite(None, i)

@@ -90,6 +90,8 @@ class Assembly:
         Reduced formulation: the node each source drives and ``v(driven) = sigma * dc``.
     L : scipy.sparse.csr_matrix (n, n)
         Conductance Laplacian (resistors after series reduction, MOSFET junction gmin).
+    edges : tuple (a, b, g)
+        The edges ``L`` is made of (node indices, siemens).
     elim, elim_a, elim_b, elim_wa : numpy.ndarray
         Eliminated series nodes (see :func:`series_reduce`).
     stamps : crossbar.native.stamps.Stamps
@@ -141,7 +143,8 @@ class Assembly:
         gb = np.concatenate([n2, bulk_b])
         gv = np.concatenate([1.0 / rv, np.full(bulk_a.size, GMIN)])
         keep = ga != gb  # drain/source tied to bulk: the junction is shorted
-        self.L = laplacian(n, ga[keep], gb[keep], gv[keep])
+        self.edges = (ga[keep], gb[keep], gv[keep])  # the conductances of L, for edgewise refinement
+        self.L = laplacian(n, *self.edges)
         self.stamps = Stamps(netlist, n, params, normal, cells)
         self.cells = cells
 
