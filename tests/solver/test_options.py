@@ -98,3 +98,10 @@ def test_solver_objects_have_a_repr():
     assert "NativeSystem" in text and "reduced" in text and "unknowns" in text
     assert "ReducedSystem" in repr(s.system) and "Factor" in repr(s.system.factor)
     assert "SolverOptions(" in repr(s.options)
+
+
+def test_package_keeps_the_single_module_names():
+    from crossbar.native import HAVE_CHOLMOD, NativeSystem, SolverOptions as SO, prepare
+
+    assert isinstance(HAVE_CHOLMOD, bool) and SO is SolverOptions
+    assert isinstance(prepare(crossbar_for(2)), NativeSystem)
