@@ -105,3 +105,14 @@ def test_package_keeps_the_single_module_names():
 
     assert isinstance(HAVE_CHOLMOD, bool) and SO is SolverOptions
     assert isinstance(prepare(crossbar_for(2)), NativeSystem)
+
+
+def test_blas_setting_restored_when_a_solve_fails():
+    from devices.errors import ConvergenceError
+
+    net = crossbar_for(6, mos=True)
+    with threadpool_limits(limits=2):
+        before = _threads()
+        with pytest.raises(ConvergenceError):
+            crossbar.solve(net, options=SolverOptions(max_iter=1))
+        assert _threads() == before
