@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal, localcontext
 from typing import Mapping
 
 from devices.errors import SpiceSyntaxError
 
-__all__ = ["evaluate", "MAX_EXPRESSION_LENGTH", "MAX_EXPRESSION_DEPTH", "PARAM_NAME"]
+__all__ = ["evaluate", "scaled", "MAX_EXPRESSION_LENGTH", "MAX_EXPRESSION_DEPTH", "PARAM_NAME"]
 
 MAX_EXPRESSION_LENGTH = 1000
 """Longest expression, characters."""
@@ -26,8 +27,23 @@ PARAM_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 _TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?[a-z]*)|(?P<name>[a-z_][a-z0-9_]*)"
                     r"|(?P<op>\*\*|[-+*/()]))")
-_SUFFIX = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6, "m": 1e-3, "u": 1e-6, "n": 1e-9,
-           "p": 1e-12, "f": 1e-15}
+_SUFFIX = {"t": Decimal("1e12"), "g": Decimal("1e9"), "meg": Decimal("1e6"), "k": Decimal("1e3"),
+           "mil": Decimal("25.4e-6"), "m": Decimal("1e-3"), "u": Decimal("1e-6"), "n": Decimal("1e-9"),
+           "p": Decimal("1e-12"), "f": Decimal("1e-15")}
+
+
+def scaled(mantissa: str, suffix: str | None) -> float:
+    """``mantissa`` (decimal text) times SPICE scale ``suffix``, rounded once to the nearest
+    float (``2.2u`` gives exactly ``2.2e-06``); ``inf`` when out of range."""
+    try:
+        value = Decimal(mantissa)
+        if suffix:
+            with localcontext() as ctx:
+                ctx.prec, ctx.Emax, ctx.Emin = 60, 10**6, -10**6
+                value = value * _SUFFIX[suffix]
+        return float(value)
+    except ArithmeticError:
+        return math.inf
 _NUM = re.compile(r"((?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)(meg|mil|[tgkmunpf])?[a-z]*")
 
 
@@ -141,7 +157,7 @@ class _Parser:
             m = _NUM.fullmatch(tok)
             if len(tok) > 100 or m is None:
                 self.fail(f"cannot read number {tok[:20]!r}")
-            return self.check(float(m.group(1)) * _SUFFIX.get(m.group(2) or "", 1.0))
+            return self.check(scaled(m.group(1), m.group(2)))
         if kind == "name":
             if self.peek() == "(":
                 self.fail(f"function {tok!r} is not accepted (arithmetic only)")

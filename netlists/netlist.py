@@ -20,9 +20,11 @@ nonlinear RRAM cell whose current from ``n1`` through the cell to ``n2`` is
 ``I = g * v0 * sinh(V / v0)`` with ``V = v(n1) - v(n2)``; its small-signal conductance at
 0 V is ``g`` (ngspice writes it as a behavioural current source, ``B`` card).
 
-Node columns hold indices into ``netlist.nodes`` (index 0 is ground).  Element and node
-names are case-insensitive and stored lower-case; element names start with the letter
-of their kind, as in SPICE.  A current source drives its current out of ``n+``, through
+Node columns hold indices into ``netlist.nodes`` (index 0 is ground).  Element, node
+and model names are case-insensitive, stored lower-case, and match one character set
+as a whole string (:data:`NODE_PATTERN`, :data:`NAME_PATTERN`: letters, digits and
+``_ . : - [ ] < >``; a node starts with a letter, digit or ``_``, an element with the
+letter of its kind, as in SPICE); a title is one line without control characters.  A current source drives its current out of ``n+``, through
 itself, into ``n-`` (SPICE's convention); the current of a voltage source is positive
 when it flows into ``n+``, through the source, out of ``n-``.
 
@@ -501,16 +503,16 @@ class NetlistBuilder:
         nodes = [self.node(a) for a in args[:len(ncols)]]
         if nodes[0] == nodes[1]:
             raise NetlistError(f"{what} {key!r} has both terminals on node {self._nodes[nodes[0]]!r}")
-        values = []
+        row = [[key], [nodes[0]], [nodes[1]]]
         for (col, rule, unit), v in zip(vcols, args[len(ncols):]):
             label = "value" if col in ("value", "dc") else col
-            x = _real(v, f"{what} {key!r}: {label}")
+            x = v if type(v) is float else _real(v, f"{what} {key!r}: {label}")
             if not math.isfinite(x) or (rule == "positive" and not x > 0):
                 need = "finite and > 0" if rule == "positive" else "finite"
                 raise NetlistError(f"{what} {key!r}: {label} must be {need}"
                                    f"{' ' + unit if label != 'value' else ''}, got {x!r}")
-            values.append(x)
-        self._tables[kind].append(([key], *([n] for n in nodes), *([v] for v in values)))
+            row.append([x])
+        self._tables[kind].append(tuple(row))
 
     def resistor(self, name, n1, n2, value):
         """One resistor, ``value`` in ohm."""

@@ -60,7 +60,7 @@ import stat
 from pathlib import Path
 
 from devices.errors import DeckInjectionError, DeckTooLargeError, NetlistError, SpiceSyntaxError
-from netlists.expressions import PARAM_NAME, evaluate
+from netlists.expressions import PARAM_NAME, evaluate, scaled
 from netlists.netlist import (GROUND, NAME_PATTERN, NODE_PATTERN, MOSModel, Netlist, NetlistBuilder, _CHARS,
                               check_title)
 
@@ -238,7 +238,7 @@ def parse_value(token: str, *, line: int | None = None, card: str | None = None)
     m = _NUM.fullmatch(token.strip().lower())
     if not m:
         raise SpiceSyntaxError(f"{card or 'card'}: cannot read number {token!r}", line=line, card=card)
-    value = float(m.group(1)) * _SUFFIX.get(m.group(2) or "", 1.0)
+    value = scaled(m.group(1), m.group(2))
     if not math.isfinite(value):
         raise SpiceSyntaxError(f"{card or 'card'}: number {token!r} is not finite", line=line, card=card)
     return value
@@ -356,11 +356,13 @@ class _Subckt:
         self.body = []
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _bad_char(s: str):
-    for ch in s:
-        if (ch < " " and ch != "\t") or ch == "\x7f":
-            return ch
-    return None
+    """The first control character of ``s`` other than tab, or None."""
+    m = _CONTROL.search(s)
+    return m.group() if m else None
 
 
 class _Reader:
