@@ -78,12 +78,18 @@ _NODE_RE = re.compile(NODE_PATTERN)
 _NAME_RE = re.compile(NAME_PATTERN)
 
 
+def _show(text, limit: int = 80) -> str:
+    """``repr(text)``, cut to about ``limit`` characters for error messages."""
+    r = repr(text)
+    return r if len(r) <= limit else r[:limit] + "...'"
+
+
 def check_title(title) -> str:
     """``title`` as a one-line string without control or format characters, else NetlistError."""
     title = str(title)
     bad = [ch for ch in title if unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")]
     if bad:
-        raise NetlistError(f"invalid title {title[:80]!r}: a title is one line without control characters "
+        raise NetlistError(f"invalid title {_show(title)}: a title is one line without control characters "
                            f"(found {bad[0]!r})")
     return title
 
@@ -91,24 +97,24 @@ def check_title(title) -> str:
 def _check_name(name, what: str, letter: str | None = None) -> str:
     """``name`` lower-cased, checked against :data:`NAME_PATTERN` (whole string)."""
     if not isinstance(name, str):
-        raise NetlistError(f"{what} name must be a string, got {type(name).__name__} {name!r}")
+        raise NetlistError(f"{what} name must be a string, got {type(name).__name__} {_show(name)}")
     key = name.lower()
     if len(key) > MAX_NAME_LENGTH or not _NAME_RE.fullmatch(key):
-        raise NetlistError(f"invalid {what} name {name!r}: a letter, then only {NAME_CHARS} "
+        raise NetlistError(f"invalid {what} name {_show(name)}: a letter, then only {NAME_CHARS} "
                            f"(at most {MAX_NAME_LENGTH} characters)")
     if letter is not None and not key.startswith(letter):
-        raise NetlistError(f"{what} names must start with {letter.upper()!r} (SPICE); got {name!r}")
+        raise NetlistError(f"{what} names must start with {letter.upper()!r} (SPICE); got {_show(name)}")
     return key
 
 
 def _real(value, what: str) -> float:
     """``value`` as a float; strings, booleans and non-numbers are refused."""
     if isinstance(value, (str, bytes, bool, np.bool_)):
-        raise NetlistError(f"{what} must be a number, got {type(value).__name__} {value!r}")
+        raise NetlistError(f"{what} must be a number, got {type(value).__name__} {_show(value)}")
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise NetlistError(f"{what} must be a number, got {type(value).__name__} {value!r}") from None
+        raise NetlistError(f"{what} must be a number, got {type(value).__name__} {_show(value)}") from None
 
 
 # ---------------------------------------------------------------------------- elements
@@ -464,12 +470,12 @@ class NetlistBuilder:
         if isinstance(name, (int, np.integer)) and not isinstance(name, (bool, np.bool_)):
             name = str(int(name))
         if not isinstance(name, str):
-            raise NetlistError(f"node name must be a string, got {type(name).__name__} {name!r}")
+            raise NetlistError(f"node name must be a string, got {type(name).__name__} {_show(name)}")
         key = name.lower()
         i = self._index.get(key)
         if i is None:
             if len(key) > MAX_NAME_LENGTH or not _NODE_RE.fullmatch(key):
-                raise NetlistError(f"invalid node name {name!r}: a letter, digit or _, then only {NAME_CHARS} "
+                raise NetlistError(f"invalid node name {_show(name)}: a letter, digit or _, then only {NAME_CHARS} "
                                    f"(at most {MAX_NAME_LENGTH} characters)")
             i = len(self._nodes)
             self._nodes.append(key)
@@ -690,7 +696,7 @@ class NetlistBuilder:
         bad += [n for n in all_names if len(n) > MAX_NAME_LENGTH] if len(all_names) >= 200_000 else []
         if bad:
             raise NetlistError(f"invalid element names (a letter, then only {NAME_CHARS}; at most "
-                               f"{MAX_NAME_LENGTH} characters): {bad[:5]}")
+                               f"{MAX_NAME_LENGTH} characters): {', '.join(_show(n) for n in bad[:5])}")
 
         def idx(a, what, names):
             a = np.asarray(a, dtype=np.int64)

@@ -379,6 +379,10 @@ class _Reader:
 
     # -- errors
     def error(self, line, card, message):
+        if len(message) > 400:  # a deck's text is echoed in messages; keep a report readable
+            message = message[:400] + "... (cut)"
+        if card is not None and len(card) > 80:
+            card = card[:80]
         self.errors.append((line, card, message))
         if len(self.errors) >= MAX_REPORTED_ERRORS:
             raise _Stop
@@ -419,8 +423,11 @@ class _Reader:
             s = raw.strip()
             if not s or s.startswith("*"):
                 continue
-            s = s.split(";", 1)[0]
-            s = re.split(r"\s\$", s, maxsplit=1)[0].strip()
+            if ";" in s:
+                s = s.split(";", 1)[0]
+            if "$" in s:
+                s = re.split(r"\s\$", s, maxsplit=1)[0]
+            s = s.strip()
             if not s:
                 continue
             if s.startswith("+"):
