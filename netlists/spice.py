@@ -418,7 +418,9 @@ class _Reader:
                 self.title_line = raw
                 continue
             if bad is not None:
-                self.error(no, None, f"control character {bad!r} (U+{ord(bad):04X}) in the deck")
+                words = raw.split()
+                self.error(no, words[0].lower() if words else "", f"control character {bad!r} (U+{ord(bad):04X}) "
+                                                                  "in the deck")
                 continue
             s = raw.strip()
             if not s or s.startswith("*"):

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crossbar
-from devices.errors import XbarError
+from devices.errors import SpiceSyntaxError, XbarError
 from netlists import read_spice, to_ngspice
 from netlists.spice import CARD_SHAPES
 
@@ -36,7 +36,9 @@ def _pipeline(text):
     """Run the pipeline on ``text``; return the netlist or None if it was refused by a named error."""
     try:
         net = read_spice(text)
-    except (XbarError, FileNotFoundError):
+    except SpiceSyntaxError as exc:  # deck text: every rejection names its line and card
+        assert exc.errors and all(line is not None and card is not None for line, card, _ in exc.errors), exc.errors
+        assert str(exc).startswith(f"line {exc.line}: ")
         return None
     deck = to_ngspice(net)
     lines = deck.splitlines()

@@ -115,8 +115,8 @@ def test_parse_value_is_bounded():
     ("t\n.model nm nmos\n.model NM nmos\n", 3, ".model", ["defined twice"]),
     ("t\nM1 d g 0 0 nx W=1u L=1u\nV1 g 0 1\nR1 d 0 1k\n", 2, "m1", ["model 'nx', which is not defined"]),
     ("t\x07bell\nR1 a 0 1k\n", 1, "title", ["invalid title"]),
-    ("t\nR1 a 0 1k\x00\n", 2, None, ["control character '\\x00'"]),
-    ("t\n.title x\x1b[2J\n", 2, None, ["control character"]),
+    ("t\nR1 a 0 1k\x00\n", 2, "r1", ["control character '\\x00'"]),
+    ("t\n.title x\x1b[2J\n", 2, ".title", ["control character"]),
 ])
 def test_build_time_rejections_name_line_and_card(text, line, card, words):
     with pytest.raises(SpiceSyntaxError) as info:
