@@ -436,12 +436,12 @@ class _Reader:
                 if not out:
                     self.error(no, "+", "continuation line '+' with no card before it")
                     continue
-                pno, prev = out[-1]
-                out[-1] = (pno, prev + " " + s[1:].strip())
+                out[-1][1].append(s[1:])  # joined once below: no quadratic string growth
                 continue
-            out.append((no, s))
+            out.append((no, [s]))
         cards = []
-        for no, s in out:
+        for no, parts in out:
+            s = " ".join(parts)
             toks = self.tokens(no, s.lower())
             if toks:
                 cards.append((no, toks, s))
@@ -449,24 +449,24 @@ class _Reader:
 
     def tokens(self, no, card):
         """Whitespace-split tokens with ``k = v`` joined to ``k=v`` and ``{...}`` kept whole."""
-        out, depth = [], 0
+        out, depth = [], 0  # out: the pieces of each token, joined once at the end
         for t in card.split():
-            if depth > 0 or (out and (t.startswith("=") or out[-1].endswith("="))):
-                out[-1] += t
+            if out and (depth > 0 or t.startswith("=") or out[-1][-1].endswith("=")):
+                out[-1].append(t)
             else:
-                out.append(t)
+                out.append([t])
             if "{" in t or "}" in t:
                 for ch in t:
                     depth += (ch == "{") - (ch == "}")
                     if depth not in (0, 1):
                         break
             if depth not in (0, 1):
-                self.error(no, out[0], "unbalanced or nested braces { } (an expression is one {...})")
+                self.error(no, out[0][0], "unbalanced or nested braces { } (an expression is one {...})")
                 return None
         if depth:
-            self.error(no, out[0], "unbalanced braces { } (an expression is one {...})")
+            self.error(no, out[0][0], "unbalanced braces { } (an expression is one {...})")
             return None
-        return out
+        return ["".join(p) for p in out]
 
     # -- structure
     def read(self) -> Netlist:
