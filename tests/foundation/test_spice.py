@@ -194,11 +194,17 @@ def test_new_card_rejections(text, card, words):
         assert w in str(info.value)
 
 
-def test_native_solver_refuses_inductors_and_sinh_cells_instead_of_ignoring_them():
+def test_native_solver_solves_inductors_and_sinh_cells_as_documented():
+    """C open, L a short (its current reported as branch l1), B the sinh law."""
     import crossbar
 
-    with pytest.raises(NetlistError, match=r"does not support 1 inductor\(s\) \(l1\) and 2 sinh cell\(s\) \(b1, b2\)"):
-        crossbar.solve(_rlc_sinh())
+    ds = crossbar.solve(_rlc_sinh())
+    va, vb = float(ds.v.sel(node="a")), float(ds.v.sel(node="b"))
+    assert va == vb  # the inductor's nodes are merged
+    law = 1e-5 * 0.25 * np.sinh(vb / 0.25) + vb / 1e4
+    assert (0.3 - va) / 1e3 == pytest.approx(law, rel=1e-12)
+    assert list(ds.branch.values) == ["v1", "l1"]
+    assert float(ds.i.sel(branch="l1")) == pytest.approx((0.3 - va) / 1e3, rel=1e-12)
     b = NetlistBuilder()
     b.vsource("v1", "a", "0", 1.0)
     b.resistor("r1", "a", "0", 1e3)
