@@ -22,7 +22,8 @@ class RRAMCell:
     """
 
     g_min: float = 1e-6
-    """Lowest programmable conductance (high-resistance state), siemens. > 0."""
+    """Lowest programmable conductance (high-resistance state), siemens, in
+    ``devices._check.CONDUCTANCE`` ([1e-18, 1e12] S)."""
     g_max: float = 100e-6
     """Highest programmable conductance (low-resistance state), siemens. > g_min."""
     bits: int = 4
@@ -33,14 +34,14 @@ class RRAMCell:
 
     def __post_init__(self):
         name = type(self).__name__
-        g_min = _check.positive(name, "g_min", self.g_min, unit="S")
-        g_max = _check.positive(name, "g_max", self.g_max, unit="S")
+        g_min = _check.conductance(name, "g_min", self.g_min)
+        g_max = _check.conductance(name, "g_max", self.g_max)
         if g_max <= g_min:
             raise ParameterError(f"{name}.g_max must be > g_min = {g_min!r} S, got {self.g_max!r}")
-        _check.integer(name, "bits", self.bits, 1, 8)
-        sigma = _check.nonnegative(name, "sigma", self.sigma)
-        if sigma >= 1:
-            raise ParameterError(f"{name}.sigma must be in [0, 1), got {self.sigma!r}")
+        bits = _check.integer(name, "bits", self.bits, 1, 8)
+        sigma = _check.nonnegative(name, "sigma", self.sigma, hi=1.0, hi_open=True)
+        for field, value in (("g_min", g_min), ("g_max", g_max), ("bits", bits), ("sigma", sigma)):
+            object.__setattr__(self, field, value)
 
     @property
     def n_levels(self) -> int:
