@@ -112,7 +112,7 @@ def test_design_rule_brackets_the_threshold(archive):
 
 
 @pytest.mark.parametrize("change, match", [
-    ({"baseline": {"r_wire": -1.0}}, "r_wire must be >= 0"),
+    ({"baseline": {"r_wire": -1.0}}, "r_wire must be a number in \\[0, inf\\) ohm"),
     ({"groups": {"g": {"k": [16]}}}, "larger than the number of columns"),
     ({"groups": {"g": {"r_on": [2e9]}}}, "must be < r_off"),
     ({"groups": {"g": {"access": ["bjt"]}}}, "unknown access model"),
