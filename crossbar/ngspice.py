@@ -181,6 +181,7 @@ def solve_ngspice(netlist: Netlist, sources=None, *, keep_voltages: bool = True)
     """
     if not isinstance(netlist, Netlist):
         raise NetlistError(f"solve_ngspice takes a netlists.Netlist, got {type(netlist).__name__}")
+    to_ngspice(netlist)  # names and cards first: a netlist that cannot be written safely is refused as such
     check_topology(netlist)
     vdc, idc, batched = source_values(netlist, sources)
     S = vdc.shape[0]
