@@ -11,7 +11,10 @@ current through it, is lost.  The estimate per sample is therefore::
 
     err = sum_f (|r_f| + eps * (|L_f| |v|)_f)  +  max_p eps * (|L_p| |v|)_p   (+ |nonlinear| terms)
 
-and the check asks ``err <= check_rtol * max_p |i_p| + abstol`` per sample.  The
+and the check asks ``err <= check_rtol * scale + abstol`` per sample, where ``scale`` is
+the largest branch current, or the largest current injected by a current source when
+that is larger (a circuit driven by current sources alone has no branch currents, yet
+its answer is as good as its voltages).  The
 solvers refine iteratively while it fails, then raise
 :class:`devices.errors.IllConditionedError` with the estimate.
 """
@@ -24,7 +27,7 @@ import numpy as np
 
 from devices.errors import IllConditionedError
 
-__all__ = ["EPS", "branch_error", "check", "check_finite"]
+__all__ = ["EPS", "branch_error", "current_scale", "injected_scale", "failing", "check", "check_finite"]
 
 EPS = float(np.finfo(float).eps)
 
@@ -47,23 +50,35 @@ def branch_error(r_free: np.ndarray, noise_free: np.ndarray, noise_driven: np.nd
     return err
 
 
-def failing(err: np.ndarray, i: np.ndarray, options) -> np.ndarray:
-    """Samples (bool, (S,)) whose estimate exceeds ``check_rtol * max|i| + abstol``."""
+def current_scale(i: np.ndarray, inj_scale: np.ndarray | None = None) -> np.ndarray:
+    """Per-sample current scale, ampere: the largest ``|i|`` (branch currents, (S, nb)),
+    or the largest injected current ``inj_scale`` (S,) when larger."""
     scale = np.max(np.abs(i), axis=1, initial=0.0)
-    return err > options.check_rtol * scale + options.abstol
+    return scale if inj_scale is None else np.maximum(scale, inj_scale)
 
 
-def check(err: np.ndarray, i: np.ndarray, options, refined: int) -> None:
+def injected_scale(inj: np.ndarray, netlist) -> np.ndarray | None:
+    """``max |inj|`` per sample ((S, n) node injections, ampere), None without current sources."""
+    return np.max(np.abs(inj), axis=1, initial=0.0) if len(netlist.isources) else None
+
+
+def failing(err: np.ndarray, i: np.ndarray, options, inj_scale: np.ndarray | None = None) -> np.ndarray:
+    """Samples (bool, (S,)) whose estimate exceeds ``check_rtol * scale + abstol``
+    (``scale``: :func:`current_scale`)."""
+    return err > options.check_rtol * current_scale(i, inj_scale) + options.abstol
+
+
+def check(err: np.ndarray, i: np.ndarray, options, refined: int, inj_scale: np.ndarray | None = None) -> None:
     """Raise :class:`IllConditionedError` (or warn, ``options.ill_conditioned == "warn"``)
     for the worst failing sample, if any."""
-    bad = failing(err, i, options)
+    bad = failing(err, i, options, inj_scale)
     if not bad.any():
         return
-    scale = np.max(np.abs(i), axis=1, initial=0.0)
+    scale = current_scale(i, inj_scale)
     s = int(np.argmax(np.where(bad, err / np.maximum(scale, 1e-300), -1.0)))
     exc = IllConditionedError(
         f"the branch currents cannot be trusted: their estimated error {err[s]:.3e} A exceeds check_rtol = "
-        f"{options.check_rtol:g} of the largest branch current {scale[s]:.3e} A (sample {s}, after {refined} "
+        f"{options.check_rtol:g} of the largest branch (or current-source) current {scale[s]:.3e} A (sample {s}, after {refined} "
         "refinement step(s)); the netlist mixes conductances so different that currents are lost in rounding "
         "(e.g. a tiny resistance between nodes at a large voltage). Rescale the circuit, merge near-shorts into "
         "one node, or loosen SolverOptions(check_rtol=...)", error_estimate=float(err[s]), scale=float(scale[s]))

@@ -61,6 +61,7 @@ class MNASystem:
         nv = self.nv
         rhs = np.concatenate([inj[:, 1:], vdc], axis=1)
         iters, resid = 0, 0.0
+        iscale = accuracy.injected_scale(inj, self.asm.netlist)
         leave = np.zeros((S, nv))
         if self.lu is not None:
             x = self.lu.solve(rhs.T).T
@@ -68,14 +69,15 @@ class MNASystem:
             for step in range(opt.refine_steps + 1):
                 r = (self.A @ x.T).T - rhs
                 err = self._error(x, r, leave)
-                bad = accuracy.failing(err, x[:, nv:], opt)
+                bad = accuracy.failing(err, x[:, nv:], opt, iscale)
                 if not bad.any() or step == opt.refine_steps:
                     break
                 x[bad] -= self.lu.solve(r[bad].T).T
             if bad.any() and opt.refine_steps:
                 for s in np.flatnonzero(bad):
-                    x[s], err[s], r[s] = self._refine_edgewise(x[s], vdc[s], inj[s])
-            accuracy.check(err, x[:, nv:], opt, opt.refine_steps)
+                    x[s], err[s], r[s] = self._refine_edgewise(x[s], vdc[s], inj[s],
+                                                               None if iscale is None else iscale[s:s + 1])
+            accuracy.check(err, x[:, nv:], opt, opt.refine_steps, iscale)
             resid = float(np.max(np.abs(r), initial=0.0))
         else:
             x = np.zeros_like(rhs)
@@ -86,7 +88,7 @@ class MNASystem:
             r = (self.A @ x.T).T - rhs
             r[:, :nv] += leave
             err = self._error(x, r, leave)
-            accuracy.check(err, x[:, nv:], self.options, 0)
+            accuracy.check(err, x[:, nv:], self.options, 0, iscale)
         v = np.zeros((S, self.asm.n))
         v[:, 1:] = x[:, :nv]
         return self.asm.recover(v), x[:, nv:], iters, resid, err, x0
@@ -104,7 +106,7 @@ class MNASystem:
         l1 = np.abs(r[:, :self.nv]).sum(axis=1) + np.abs(r[:, self.nv:]) @ g_src
         return accuracy.branch_error(l1, noise, np.zeros((x.shape[0], 0)))
 
-    def _refine_edgewise(self, x, vdc, inj):
+    def _refine_edgewise(self, x, vdc, inj, iscale=None):
         """Refinement of one sample with the unknowns split as ``c + d`` (see
         :meth:`crossbar.native.reduced.ReducedSystem._refine_edgewise`): edge currents from
         voltage differences, source equations ``(c_p - c_n - v_dc) + (d_p - d_n)`` with the
@@ -130,7 +132,7 @@ class MNASystem:
             r_v = ((s - vdc) + e) + (d[p] - d[q])
             err = accuracy.branch_error(np.atleast_1d(np.abs(r_kcl).sum() + np.abs(r_v) @ (g_src[p] + g_src[q])),
                                         np.atleast_1d(size[1:].sum()), np.zeros((1, 0)))
-            if not accuracy.failing(err, i_v[None, :], self.options)[0]:
+            if not accuracy.failing(err, i_v[None, :], self.options, iscale)[0]:
                 break
             delta = self.lu.solve(np.concatenate([r_kcl, r_v]))
             d[1:] -= delta[:nv]

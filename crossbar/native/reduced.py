@@ -97,10 +97,11 @@ class ReducedSystem:
         v = np.zeros((S, self.asm.n))
         v[:, self.driven] = vd
         iters, resid = 0, 0.0
+        iscale = accuracy.injected_scale(inj, self.asm.netlist)
         if self.asm.netlist.is_linear:
             if self.free.size:
                 v[:, self.free] = self.factor.solve(rhs.T).T
-            supply, err, resid = self._refined(v, inj)
+            supply, err, resid = self._refined(v, inj, iscale)
         else:
             leave = np.zeros((S, self.asm.n))
             for s in range(S):
@@ -112,10 +113,10 @@ class ReducedSystem:
             noise_f, noise_d = self._noise(v)
             err = accuracy.branch_error(r_free, noise_f + np.abs(leave[:, self.free]).sum(axis=1),
                                         noise_d + np.abs(leave[:, self.driven]))
-            accuracy.check(err, supply, self.options, 0)
+            accuracy.check(err, supply, self.options, 0, iscale)
         return self.asm.recover(v), -self.sigma[None, :] * supply, iters, resid, err, x0
 
-    def _refined(self, v, inj):
+    def _refined(self, v, inj, iscale=None):
         """Branch supplies of a linear solve, refined until the accuracy check passes:
         first with the assembled matrix, then (samples still failing) edge by edge."""
         opt = self.options
@@ -132,20 +133,20 @@ class ReducedSystem:
                 r -= inj[:, self.free]
             ar = np.abs(r)
             err = accuracy.branch_error(ar.sum(axis=1), *self._noise(v))
-            bad = accuracy.failing(err, supply, opt)
+            bad = accuracy.failing(err, supply, opt, iscale)
             if not bad.any() or step == opt.refine_steps:
                 break
             rows = np.flatnonzero(bad)
             v[np.ix_(rows, self.free)] -= self.factor.solve(r[rows].T).T
         if bad.any() and opt.refine_steps:
             for s in np.flatnonzero(bad):
-                v[s], supply[s], err[s], r_s = self._refine_edgewise(v[s], inj[s])
+                v[s], supply[s], err[s], r_s = self._refine_edgewise(v[s], inj[s], None if iscale is None else iscale[s:s + 1])
                 r[s] = r_s
             ar = np.abs(r)
-        accuracy.check(err, supply, opt, opt.refine_steps)
+        accuracy.check(err, supply, opt, opt.refine_steps, iscale)
         return supply, err, float(ar.max(initial=0.0))
 
-    def _refine_edgewise(self, v, inj):
+    def _refine_edgewise(self, v, inj, iscale=None):
         """Iterative refinement of one sample with node voltages split as ``c + d``.
 
         When a large conductance joins two nodes near one large voltage, the assembled
@@ -167,7 +168,7 @@ class ReducedSystem:
             r = leave[free] - inj[free]
             supply = leave[driven] - inj[driven]
             err = accuracy.branch_error(r[None, :], size[None, free].sum(axis=1), size[None, driven])
-            if not accuracy.failing(err, supply[None, :], self.options)[0]:
+            if not accuracy.failing(err, supply[None, :], self.options, iscale)[0]:
                 break
             d[free] -= self.factor.solve(r)
         return c + d, supply, float(err[0]), r
