@@ -65,7 +65,8 @@ def injected_scale(inj: np.ndarray, netlist) -> np.ndarray | None:
 def failing(err: np.ndarray, i: np.ndarray, options, inj_scale: np.ndarray | None = None) -> np.ndarray:
     """Samples (bool, (S,)) whose estimate exceeds ``check_rtol * scale + abstol``
     (``scale``: :func:`current_scale`)."""
-    return err > options.check_rtol * current_scale(i, inj_scale) + options.abstol
+    # "not <=": a NaN estimate (overflow inside it) fails instead of passing
+    return ~(err <= options.check_rtol * current_scale(i, inj_scale) + options.abstol)
 
 
 def check(err: np.ndarray, i: np.ndarray, options, refined: int, inj_scale: np.ndarray | None = None) -> None:
@@ -75,7 +76,8 @@ def check(err: np.ndarray, i: np.ndarray, options, refined: int, inj_scale: np.n
     if not bad.any():
         return
     scale = current_scale(i, inj_scale)
-    s = int(np.argmax(np.where(bad, err / np.maximum(scale, 1e-300), -1.0)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        s = int(np.argmax(np.where(bad, np.nan_to_num(err / np.maximum(scale, 1e-300), nan=np.inf), -1.0)))
     exc = IllConditionedError(
         f"the branch currents cannot be trusted: their estimated error {err[s]:.3e} A exceeds check_rtol = "
         f"{options.check_rtol:g} of the largest branch (or current-source) current {scale[s]:.3e} A (sample {s}, after {refined} "

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from crossbar.native import accuracy
+from crossbar.native.factor import splu
 from crossbar.native.newton import newton
 
 __all__ = ["MNASystem"]
@@ -48,7 +48,7 @@ class MNASystem:
         self.A = sp.bmat([[asm.L[1:, 1:], B], [B.T, None]], format="csc")
         self.A_kcl = self.A[:nv].tocsr()
         self._abs = None
-        self.lu = spla.splu(self.A) if asm.netlist.is_linear else None
+        self.lu = splu(self.A) if asm.netlist.is_linear else None
         self.factor = None
         self.perm = None
 
@@ -102,8 +102,9 @@ class MNASystem:
             # residual of r volt moves the currents there by about r * g)
             self._abs = (np.asarray(abs(self.A_kcl).sum(axis=0)).ravel(), g_node[V.npos] + g_node[V.nneg])
         w, g_src = self._abs
-        noise = np.abs(x) @ w + np.abs(leave).sum(axis=1)
-        l1 = np.abs(r[:, :self.nv]).sum(axis=1) + np.abs(r[:, self.nv:]) @ g_src
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow makes the estimate inf/NaN: it fails
+            noise = np.abs(x) @ w + np.abs(leave).sum(axis=1)
+            l1 = np.abs(r[:, :self.nv]).sum(axis=1) + np.abs(r[:, self.nv:]) @ g_src
         return accuracy.branch_error(l1, noise, np.zeros((x.shape[0], 0)))
 
     def _refine_edgewise(self, x, vdc, inj, iscale=None):
@@ -157,7 +158,7 @@ class MNASystem:
             r, c, val = jac[0] - 1, jac[1] - 1, jac[2]  # MNA unknowns skip ground
             ok = (r >= 0) & (c >= 0)
             J = (self.A + sp.csc_matrix((val[ok], (r[ok], c[ok])), shape=(N, N))).tocsc()
-            return spla.splu(J).solve(-F)
+            return splu(J).solve(-F)
 
         rhs_max = float(np.max(np.abs(rhs), initial=0.0))
 

@@ -8,6 +8,8 @@ linear map from source voltages to source currents.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import xarray as xr
 
@@ -172,7 +174,8 @@ class NativeSystem:
                 if keep_voltages:
                     v_all.append(v)
                 i_all.append(i)
-                iters, resid, err = max(iters, it), max(resid, res), max(err, float(np.max(e, initial=0.0)))
+                e_max = float(np.max(e, initial=0.0))  # NaN (overflow in the estimate): reported as inf
+                iters, resid, err = max(iters, it), max(resid, res), max(err, math.inf if math.isnan(e_max) else e_max)
         v = (v_all[0] if len(v_all) == 1 else np.concatenate(v_all)) if keep_voltages else None
         i = i_all[0] if len(i_all) == 1 else np.concatenate(i_all)
         return v, i, int(iters), float(resid), float(err)
