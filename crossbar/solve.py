@@ -30,7 +30,8 @@ def solve(netlist: Netlist, backend: str = "native", sources=None, *, keep_volta
     keep_voltages : bool
         Include node voltages ``v`` (off saves memory on large crossbars).
     options : crossbar.SolverOptions, optional
-        Native solver tolerances.
+        Native solver tolerances; the ngspice backend uses ``check_rtol``, ``abstol``
+        and ``ill_conditioned`` for its accuracy check (its deck tolerances are fixed).
 
     Returns
     -------
@@ -77,7 +78,7 @@ def solve(netlist: Netlist, backend: str = "native", sources=None, *, keep_volta
     if backend == "ngspice":
         from crossbar.ngspice import solve_ngspice
 
-        return solve_ngspice(netlist, sources, keep_voltages=keep_voltages)
+        return solve_ngspice(netlist, sources, keep_voltages=keep_voltages, options=options)
     raise NetlistError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
 
 

@@ -72,3 +72,52 @@ def test_singular_or_indefinite_factor_is_named(method):
     A = sp.csc_matrix(np.array([[1.0, 2.0], [2.0, 1.0]]) if method == "cholmod" else np.ones((2, 2)))
     with pytest.raises(IllConditionedError, match="singular or not positive definite"):
         Factor(A, method)
+
+
+# ---------------------------------------------------------------- ngspice accuracy
+@pytest.mark.ngspice
+@pytest.mark.parametrize("r_small, r_load", [(1e-18, 1e3), (1e-16, 1.0), (1e-12, 1e3), (1e-11, 1e3)])
+def test_ngspice_never_returns_a_current_below_its_rounding_floor(r_small, r_load):
+    """1 V through r_small and r_load in series (exact -1/(r_small + r_load) A).  Before:
+    ngspice returned -128 A (1e-18 ohm), 0 A (1e-16 ohm), -0.9766 mA (1e-12 ohm, 2.3 %
+    off) and -1.0071 mA (1e-11 ohm) with nothing to warn; the native solver is exact."""
+    from devices.errors import IllConditionedError
+
+    net = read_spice(f"t\nv1 a 0 1\nr1 a b {r_small!r}\nr2 b 0 {r_load!r}\n")
+    exact = -1 / (r_small + r_load)
+    assert crossbar.solve(net).i.item() == pytest.approx(exact, rel=1e-12)
+    with pytest.raises(IllConditionedError, match="cannot be trusted"):
+        crossbar.solve(net, backend="ngspice")
+
+
+@pytest.mark.ngspice
+def test_ngspice_answer_of_a_clamped_circuit_is_refused():
+    """ngspice answers 1e-308 ohm with -1.0 A (its circuit is not ours; exact -1/1.5 A):
+    the KCL residual of its voltages and currents in our circuit is 1 A."""
+    from devices.errors import IllConditionedError
+
+    net = read_spice("t\nv1 a x 1\nr0 x 0 1\nr1 a c 1e-308\nr2 b c 1e-308\nr3 c 0 1\nr4 b 0 1\n")
+    with pytest.raises(IllConditionedError):
+        crossbar.solve(net, backend="ngspice")
+    with pytest.warns(RuntimeWarning, match="cannot be trusted"):
+        ds = crossbar.solve(net, backend="ngspice", options=crossbar.SolverOptions(ill_conditioned="warn"))
+    assert ds.attrs["branch_current_error"] >= 0.5
+
+
+@pytest.mark.ngspice
+def test_ngspice_clean_answers_carry_a_small_estimate():
+    from devices import NMOSLevel1
+    from netlists import build_crossbar
+
+    rng = np.random.default_rng(0)
+    G = rng.uniform(1e-6, 1e-4, (8, 8))
+    A = np.arange(8)[None, :] % 2 == np.arange(2)[:, None]
+    for access in (None, NMOSLevel1()):
+        net = build_crossbar(G, A, rng.uniform(0, 0.2, 8), access=access)
+        ds = crossbar.solve(net, backend="ngspice")
+        native = crossbar.solve(net)
+        assert ds.attrs["branch_current_error"] < 1e-9 * float(abs(ds.i).max())
+        np.testing.assert_allclose(ds.i.values, native.i.values, rtol=1e-6, atol=1e-15)
+    shunt = read_spice("t\ni1 0 a 1m\nr1 a 0 1k\nv1 b 0 0\nr2 a b 1e9\n")  # current-source scale
+    v_a = 1e-3 * (1e3 * 1e9 / (1e3 + 1e9))
+    assert crossbar.solve(shunt, backend="ngspice").i.item() == pytest.approx(v_a / 1e9, rel=1e-6)
