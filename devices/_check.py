@@ -164,7 +164,7 @@ def nonnegative(owner: str, name: str, value, *, unit: str = "", hi=None, hi_ope
 def resistance(owner: str, name: str, value, *, allow_zero: bool = False, allow_inf: bool = False) -> float:
     """A resistance in :data:`RESISTANCE` ohm; ``allow_zero``: also exactly 0 (an ideal
     wire), ``allow_inf``: also ``inf`` (an open)."""
-    if allow_zero and _is_real(value) and float(value) == 0.0:
+    if allow_zero and _is_real(value) and value == 0:  # no float(): 10**400 would overflow here
         return 0.0
     try:
         return number(owner, name, value, unit="ohm", lo=RESISTANCE[0], hi=RESISTANCE[1], allow_inf=allow_inf,

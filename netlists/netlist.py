@@ -607,9 +607,16 @@ class NetlistBuilder:
             if isinstance(a, (str, bytes)):
                 raise NetlistError(f"{what} {col}: values must be numbers, got {a!r}")
             try:
-                arr = np.asarray(a, dtype=float)
+                arr = np.asarray(a)
             except (TypeError, ValueError):
                 raise NetlistError(f"{what} {col}: values must be numbers") from None
+            if arr.dtype.kind not in "iuf":  # strings, bools, objects: refused, as by the one-element methods
+                shown = repr(arr.reshape(-1)[0]) if arr.size else "[]"
+                raise NetlistError(f"{what} {col}: values must be numbers, got dtype {arr.dtype} (e.g. {shown})")
+            try:
+                arr = arr.astype(float)
+            except OverflowError:
+                raise NetlistError(f"{what} {col}: values must be numbers that fit a float") from None
         if arr.ndim == 0:
             return np.broadcast_to(arr, (n,))
         if arr.ndim != 1 or arr.shape[0] != n:

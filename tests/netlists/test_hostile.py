@@ -39,3 +39,20 @@ def test_build_crossbar_refuses_what_would_fail_later(kwargs, words):
 def test_build_crossbar_accepts_the_range_ends():
     net = build_crossbar(np.array([[1e-18, 1e12]]), np.array([[True, False]]), [1e4], wires=Wires(0, 0, 0))
     assert net.layout.conductances.tolist() == [[1e-18, 1e12]]
+
+
+# ------------------------------------------------------------------ bulk values
+@pytest.mark.parametrize("values", [["1.0"], [True], [None], np.array([1.0], dtype=object)])
+def test_bulk_values_are_numbers_as_for_one_element(values):
+    """Before: resistors([...], values=["1.0"]) stored 1.0 and [True] stored 1.0 ohm, while
+    resistor("r1", ..., "1.0") was refused; [None] passed the bulk call."""
+    b = NetlistBuilder()
+    a = b.node("a")
+    with pytest.raises(NetlistError, match="values must be numbers"):
+        b.resistors(["r1"], [a], [0], values)
+
+
+def test_huge_integer_values_are_named():
+    """Before: Wires(10**400) raised OverflowError from float() in the zero test."""
+    with pytest.raises(ParameterError, match="Wires.r_wordline must be 0 or a resistance"):
+        Wires(10**400)
