@@ -98,8 +98,8 @@ def _check_name(name, what: str, letter: str | None = None) -> str:
     """``name`` lower-cased, checked against :data:`NAME_PATTERN` (whole string)."""
     if not isinstance(name, str):
         raise NetlistError(f"{what} name must be a string, got {type(name).__name__} {_show(name)}")
-    key = name.lower()
-    if len(key) > MAX_NAME_LENGTH or not _NAME_RE.fullmatch(key):
+    key = name.lower()  # checked ASCII first: "\u212a" (Kelvin sign) lower-cases to "k"
+    if len(key) > MAX_NAME_LENGTH or not name.isascii() or not _NAME_RE.fullmatch(key):
         raise NetlistError(f"invalid {what} name {_show(name)}: a letter, then only {NAME_CHARS} "
                            f"(at most {MAX_NAME_LENGTH} characters)")
     if letter is not None and not key.startswith(letter):
@@ -474,7 +474,7 @@ class NetlistBuilder:
         key = name.lower()
         i = self._index.get(key)
         if i is None:
-            if len(key) > MAX_NAME_LENGTH or not _NODE_RE.fullmatch(key):
+            if len(key) > MAX_NAME_LENGTH or not name.isascii() or not _NODE_RE.fullmatch(key):
                 raise NetlistError(f"invalid node name {_show(name)}: a letter, digit or _, then only {NAME_CHARS} "
                                    f"(at most {MAX_NAME_LENGTH} characters)")
             i = len(self._nodes)
@@ -587,6 +587,8 @@ class NetlistBuilder:
         for n in names:
             if not isinstance(n, str):
                 raise NetlistError(f"{what} names must be strings, got {type(n).__name__} {n!r}")
+            if not n.isascii():
+                raise NetlistError(f"invalid element names (a letter, then only {NAME_CHARS}): {_show(n)}")
             out.append(n.lower())
         return out
 

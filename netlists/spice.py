@@ -422,15 +422,24 @@ class _Reader:
                 self.error(no, words[0].lower() if words else "", f"control character {bad!r} (U+{ord(bad):04X}) "
                                                                   "in the deck")
                 continue
-            s = raw.strip()
+            s = raw.strip(" \t")  # ASCII blanks only: U+2028, U+0085, NBSP ... are characters of the card
             if not s or s.startswith("*"):
                 continue
             if ";" in s:
                 s = s.split(";", 1)[0]
             if "$" in s:
-                s = re.split(r"\s\$", s, maxsplit=1)[0]
-            s = s.strip()
+                s = re.split(r"[ \t]\$", s, maxsplit=1)[0]
+            s = s.strip(" \t")
             if not s:
+                continue
+            if not s.isascii() and not s[:7].lower().startswith(".title"):
+                # Python's split() and lower() would turn U+2028 or NBSP into a separator, the
+                # Kelvin sign into "k", Arabic-Indic digits into numbers: never what ngspice reads
+                ch = next(c for c in s if not c.isascii())
+                words = s.split(None, 1)
+                self.error(no, words[0].lower()[:80] if words else "", f"non-ASCII character {ch!r} "
+                           f"(U+{ord(ch):04X}) in a card: names, numbers and keywords are ASCII (comments and "
+                           "titles may hold any text)")
                 continue
             if s.startswith("+"):
                 if not out:

@@ -71,7 +71,8 @@ def failing(err: np.ndarray, i: np.ndarray, options, inj_scale: np.ndarray | Non
 
 def check(err: np.ndarray, i: np.ndarray, options, refined: int, inj_scale: np.ndarray | None = None) -> None:
     """Raise :class:`IllConditionedError` (or warn, ``options.ill_conditioned == "warn"``)
-    for the worst failing sample, if any."""
+    for the worst failing sample, if any; non-finite currents raise in either mode."""
+    check_finite(None, i)
     bad = failing(err, i, options, inj_scale)
     if not bad.any():
         return

@@ -56,3 +56,38 @@ def test_huge_integer_values_are_named():
     """Before: Wires(10**400) raised OverflowError from float() in the zero test."""
     with pytest.raises(ParameterError, match="Wires.r_wordline must be 0 or a resistance"):
         Wires(10**400)
+
+
+# ------------------------------------------------------------------ non-ASCII in cards and names
+@pytest.mark.parametrize("card, ch", [
+    ("R1 a\u2028b 1k", "\u2028"),   # line separator: Python's split() made it a blank
+    ("R1 a\x85b 1k", "\x85"),       # NEL, the same
+    ("R1 a\u00a0b 1k", "\u00a0"),   # no-break space, the same
+    ("\u2028R1 a b 1k", "\u2028"),  # stripped as a leading blank
+    ("R1 a b \u0661k", "\u0661"),   # Arabic-Indic digit one: read as 1000 ohm
+    ("R1 \u212a b 1k", "\u212a"),   # Kelvin sign: lower-cased to node "k"
+    ("R1 a b １k", "１"),            # fullwidth digit
+])
+def test_non_ascii_in_a_card_is_named(card, ch):
+    """Before, each of these cards was read as ``R1 a b 1k`` (or with node ``k``)."""
+    with pytest.raises(SpiceSyntaxError, match=f"non-ASCII character.*U\\+{ord(ch):04X}") as info:
+        read_spice(f"t\nV1 a 0 1\n{card}\nR2 b 0 1k\n")
+    assert info.value.line == 3
+
+
+def test_non_ascii_is_fine_in_comments_and_titles():
+    net = read_spice("Mesure \u00e0 25 \u00b0C\n* r\u00e9sistance\nV1 a 0 1 ; \u00e9\nR1 a 0 1k $ \u2126\n.title \u00e9t\u00e9\n")
+    assert net.title == "\u00e9t\u00e9" and net.element("r1").value == 1e3
+
+
+@pytest.mark.parametrize("call", [
+    lambda b: b.resistor("r1", "\u212a", "0", 1.0),
+    lambda b: b.resistor("r\u212a", "a", "0", 1.0),
+    lambda b: b.resistors(["r\u212a"], [b.node("a")], [0], [1.0]),
+])
+def test_builder_names_are_ascii_before_lower_casing(call):
+    """Before: "\\u212a" (Kelvin sign) lower-cased to "k" and passed as node/element "k"."""
+    b = NetlistBuilder()
+    with pytest.raises(NetlistError, match="invalid"):
+        call(b)
+        b.build()

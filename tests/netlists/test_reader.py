@@ -108,7 +108,7 @@ def test_parse_value_is_bounded():
     ("t\nV1 a 0 1\nR1 a a 1k\n", 3, "r1", ["both terminals on node 'a'"]),
     ("t\nV1 a 0 1\nR1 a b$c 1k\n", 3, "r1", ["invalid node name 'b$c'"]),
     ("t\nV1 a 0 1\nR1 a .control 1k\n", 3, "r1", ["invalid node name '.control'"]),
-    ("t\nV1 a 0 1\nR1é a 0 1k\n", 3, "r1é", ["invalid resistor name"]),
+    ("t\nV1 a 0 1\nR1é a 0 1k\n", 3, "r1é", ["non-ASCII character", "U+00E9"]),
     ("t\nV1 a 0 1\nV2 a a 1\n", 3, "v2", ["both terminals"]),
     ("t\nV1 a 0 1\nM1 a a a 0 nm\n.model nm nmos\n", 3, "m1", ["drain and source on the same node"]),
     ("t\n.model nm nmos (level=1 kp=-1)\n", 2, ".model", ["kp must be finite and > 0"]),
