@@ -496,6 +496,8 @@ class _Reader:
             self.error(1, "title", str(exc))
             self.title = "netlist"
         top = self.structure(cards)
+        if self.too_large(top):
+            return None
         self.b = NetlistBuilder()
         params = {}
         self.global_params = params
@@ -565,6 +567,37 @@ class _Reader:
         if in_control:
             pass  # already reported at .control
         return top
+
+    def too_large(self, top) -> bool:
+        """Count the elements the deck expands to before expanding it (a few nested
+        ``.subckt`` lines can stand for 10**8 elements; expanding them to find out took
+        minutes); report the instance card that crosses :data:`MAX_FLAT_ELEMENTS`."""
+        memo = {}
+
+        def count(body, stack):
+            total = 0
+            for no, toks, _ in body:
+                head = toks[0]
+                if head[0] in "rvimclb":
+                    total += 1
+                elif head[0] == "x":
+                    pos = [t for t in toks[1:] if t != "params:" and "=" not in t]
+                    sub = self.subckts.get(pos[-1]) if pos else None
+                    if sub is None or sub.name in stack or len(stack) >= MAX_SUBCKT_DEPTH:
+                        continue  # reported when expanded
+                    if sub.name not in memo:
+                        memo[sub.name] = count(sub.body, stack + (sub.name,))
+                    total += memo[sub.name]
+            return total
+
+        total = 0
+        for card in top:
+            total += count([card], ())
+            if total > MAX_FLAT_ELEMENTS:
+                self.error(card[0], card[1][0], f"the deck expands to more than {MAX_FLAT_ELEMENTS} elements "
+                                                f"(netlists.spice.MAX_FLAT_ELEMENTS) by this card")
+                return True
+        return False
 
     def subckt_header(self, no, toks):
         if len(toks) < 2:

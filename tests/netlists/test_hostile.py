@@ -91,3 +91,35 @@ def test_builder_names_are_ascii_before_lower_casing(call):
     with pytest.raises(NetlistError, match="invalid"):
         call(b)
         b.build()
+
+
+# ------------------------------------------------------------------ subcircuit bombs
+def test_expansion_bomb_is_refused_before_expanding(monkeypatch):
+    """Before: the reader expanded cards until MAX_FLAT_ELEMENTS were made (a 100-line deck
+    standing for 10**8 resistors took 150 s to be refused); now the count is known first."""
+    from netlists import spice as spice_mod
+
+    monkeypatch.setattr(spice_mod, "MAX_FLAT_ELEMENTS", 1000)
+    made = []
+    real = spice_mod._Reader.element
+    monkeypatch.setattr(spice_mod._Reader, "element", lambda self, *a, **k: (made.append(1), real(self, *a, **k)))
+    deck = ["t", "V1 1 0 1", "R0 1 0 1k"]
+    for k in range(8):
+        deck += [f".subckt s{k} a b"] + [f"X{i} a b s{k + 1}" for i in range(10)] + [".ends"]
+    deck += [".subckt s8 a b", "R1 a b 1k", ".ends", "X0 1 0 s0"]
+    with pytest.raises(SpiceSyntaxError, match="expands to more than 1000 elements") as info:
+        read_spice("\n".join(deck) + "\n")
+    assert info.value.line == len(deck) and info.value.card == "x0"
+    assert made == []
+    # under the cap the same shape still reads, and the count was exact
+    monkeypatch.setattr(spice_mod, "MAX_FLAT_ELEMENTS", 102)
+    small = ["t", "V1 1 0 1", ".subckt s a b"] + [f"R{i} a b 1k" for i in range(10)] + [".ends"]
+    small += [".subckt u a b"] + [f"X{i} a b s" for i in range(10)] + [".ends", "X0 1 0 u"]
+    assert len(read_spice("\n".join(small) + "\n").resistors) == 100
+    with pytest.raises(SpiceSyntaxError, match="expands to more than 102"):
+        read_spice("\n".join(small + ["R98 1 0 1", "R99 1 0 1", "R97 1 0 1"]) + "\n")
+
+
+def test_self_and_mutual_recursion_named():
+    with pytest.raises(SpiceSyntaxError, match=r"instantiates itself \(a -> b -> a\)"):
+        read_spice("t\n.subckt a p\nx1 p b\n.ends\n.subckt b p\nx1 p a\n.ends\nv1 n 0 1\nx1 n a\n")
