@@ -121,3 +121,13 @@ def test_ngspice_clean_answers_carry_a_small_estimate():
     shunt = read_spice("t\ni1 0 a 1m\nr1 a 0 1k\nv1 b 0 0\nr2 a b 1e9\n")  # current-source scale
     v_a = 1e-3 * (1e3 * 1e9 / (1e3 + 1e9))
     assert crossbar.solve(shunt, backend="ngspice").i.item() == pytest.approx(v_a / 1e9, rel=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["native", pytest.param("ngspice", marks=pytest.mark.ngspice)])
+def test_one_source_named_twice_is_refused(backend):
+    """Before: {"v1": 1.0, "V1": 2.0} silently used 2.0 (names are case-insensitive)."""
+    from devices.errors import NetlistError
+
+    net = read_spice("t\nv1 a 0 1\nr1 a 0 1k\n")
+    with pytest.raises(NetlistError, match="given twice"):
+        crossbar.solve(net, backend=backend, sources={"v1": 1.0, "V1": 2.0})
