@@ -10,13 +10,29 @@ from scipy.sparse.csgraph import connected_components
 from devices.errors import FloatingNodeError, NetlistError, VoltageSourceLoopError
 from netlists.netlist import Netlist
 
-__all__ = ["check_not_empty", "check_source_loops", "check_floating", "check_topology"]
+__all__ = ["check_not_empty", "check_conductances", "check_source_loops", "check_floating", "check_topology"]
 
 
 def check_not_empty(netlist: Netlist) -> None:
     """Raise :class:`NetlistError` for a netlist without elements (nothing to solve)."""
     if netlist.n_elements == 0:
         raise NetlistError(f"netlist {netlist.title!r} has no elements: nothing to solve")
+
+
+def check_conductances(netlist: Netlist) -> None:
+    """Raise :class:`NetlistError` for a resistor whose conductance ``1/R`` overflows
+    (R below ~1e-308 ohm): the native solver cannot stamp it and ngspice fails with
+    "timestep too small"; both backends name the resistor instead."""
+    R = netlist.resistors
+    if not len(R):
+        return
+    rv = np.asarray(R.value)
+    with np.errstate(divide="ignore", over="ignore"):
+        bad = ~np.isfinite(1.0 / rv)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise NetlistError(f"resistor {R.names[k]!r}: {float(rv[k])!r} ohm has no finite conductance 1/R (it "
+                           "overflows); use a resistance of at least 1e-300 ohm (devices allow >= 1e-12 ohm)")
 
 
 def check_source_loops(netlist: Netlist) -> None:
@@ -93,7 +109,9 @@ def check_floating(netlist: Netlist) -> None:
 
 
 def check_topology(netlist: Netlist) -> None:
-    """All checks: an empty netlist, then source loops, then floating nodes."""
+    """All checks: an empty netlist, overflowing conductances, then source loops, then
+    floating nodes."""
     check_not_empty(netlist)
+    check_conductances(netlist)
     check_source_loops(netlist)
     check_floating(netlist)

@@ -297,6 +297,8 @@ def _load(source, path) -> str:
     if path is not None:
         if source is not None:
             raise NetlistError("read_spice: give deck text or path=, not both")
+        if not isinstance(path, (str, os.PathLike)):
+            raise NetlistError(f"read_spice: path= must be a str or os.PathLike, got {type(path).__name__} {path!r}")
         return _read_file(Path(os.fspath(path)))
     if isinstance(source, os.PathLike):
         return _read_file(Path(os.fspath(source)))

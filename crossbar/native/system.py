@@ -191,6 +191,10 @@ class NativeSystem:
         if not net.is_linear:
             raise NetlistError(f"transfer_matrix needs a linear netlist; this one has {len(net.mosfets)} MOSFET(s) and "
                                f"{len(net.sinh_cells)} sinh cell(s) (linearize them or solve operating points instead)")
+        for label, names in (("inputs", inputs), ("outputs", outputs)):
+            if isinstance(names, (str, bytes)):  # would be read letter by letter
+                raise NetlistError(f"transfer_matrix {label} must be a sequence of source names, got one string "
+                                   f"{names!r} (write [{names!r}])")
         inputs = [str(x).lower() for x in inputs]
         outputs = [str(x).lower() for x in outputs]
         if not inputs or not outputs:

@@ -123,3 +123,9 @@ def test_expansion_bomb_is_refused_before_expanding(monkeypatch):
 def test_self_and_mutual_recursion_named():
     with pytest.raises(SpiceSyntaxError, match=r"instantiates itself \(a -> b -> a\)"):
         read_spice("t\n.subckt a p\nx1 p b\n.ends\n.subckt b p\nx1 p a\n.ends\nv1 n 0 1\nx1 n a\n")
+
+
+def test_read_spice_path_must_be_a_path():
+    """Before: read_spice(path=123) raised TypeError from os.fspath."""
+    with pytest.raises(NetlistError, match="path= must be a str or os.PathLike, got int"):
+        read_spice(path=123)

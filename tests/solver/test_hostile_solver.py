@@ -131,3 +131,23 @@ def test_one_source_named_twice_is_refused(backend):
     net = read_spice("t\nv1 a 0 1\nr1 a 0 1k\n")
     with pytest.raises(NetlistError, match="given twice"):
         crossbar.solve(net, backend=backend, sources={"v1": 1.0, "V1": 2.0})
+
+
+@pytest.mark.parametrize("backend", ["native", pytest.param("ngspice", marks=pytest.mark.ngspice)])
+def test_overflowing_conductance_named_on_both_backends(backend):
+    """Before: native named the resistor, ngspice raised BackendError "timestep too small"."""
+    from devices.errors import NetlistError
+
+    net = read_spice("t\nv1 a 0 1\nr1 a b 1e-310\nr2 b 0 1\n")
+    with pytest.raises(NetlistError, match=r"resistor 'r1': 1e-310 ohm has no finite conductance"):
+        crossbar.solve(net, backend=backend)
+
+
+def test_transfer_matrix_refuses_one_string():
+    """Before: inputs="vin0" was read letter by letter ("no element named 'v'")."""
+    from devices.errors import NetlistError
+
+    net = read_spice("t\nv1 a 0 1\nr1 a b 1k\nv2 b 0 0\n")
+    with pytest.raises(NetlistError, match="one string 'v1'"):
+        crossbar.transfer_matrix(net, inputs="v1", outputs=["v2"])
+    assert crossbar.transfer_matrix(net, inputs=["v1"], outputs=["v2"]).item() == pytest.approx(1e-3)
