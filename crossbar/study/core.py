@@ -105,6 +105,11 @@ class Study:
     """If set, the default :meth:`combine` concatenates task results along this dim; else it merges them."""
     resume_keys: Sequence[str] | None = None
     """Settings (keys of :meth:`settings`) that must match for ``--resume``; None: all of them."""
+    blas_threads: int | None = 1
+    """BLAS/OpenMP threads while a task runs (None: leave them alone).  One thread per task
+    makes every executor compute the same bits: a Dask worker starts with one BLAS thread,
+    a process-pool worker with as many as the machine has cores, and a multi-threaded
+    BLAS rounds differently; with one worker process per core it is also the fastest."""
 
     # ------------------------------------------------------------------ command line
     def add_arguments(self, parser) -> None:

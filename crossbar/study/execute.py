@@ -45,10 +45,13 @@ def execute_task(study, config, task) -> Outcome:
     import os
     import socket
 
+    from crossbar.native.options import blas_threads
+
     t0 = time.perf_counter()
     where = f"{socket.gethostname()}:{os.getpid()}"
     try:
-        ds = study.run_task(config, task)
+        with blas_threads(study.blas_threads):
+            ds = study.run_task(config, task)
         import xarray as xr
 
         if not isinstance(ds, xr.Dataset):

@@ -185,7 +185,7 @@ def _run_locked(study, config, out, *, resume, executor, progress, checkpoint_s,
                 state["count"] += 1 / len(pending)
                 since = time.perf_counter() - state["last"]
                 by_time = checkpoint_s and since >= checkpoint_s
-                by_work = max(state["cost"], state["count"]) >= checkpoint_fraction and since >= 10 * state["write_s"]
+                by_work = max(state["cost"], state["count"]) >= checkpoint_fraction and since >= 2 * state["write_s"]
                 if (by_time or by_work) and len(results) + len(failures) < len(pending):
                     save(False)  # finished work survives a crash or Ctrl-C for --resume
     except KeyboardInterrupt:

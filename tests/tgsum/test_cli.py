@@ -16,9 +16,9 @@ import tg_current_summing as cli  # noqa: E402
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--quick", "--r-on", "-5"], "r_on must be > 0 and finite (in ohm), got -5.0"),
-    (["--quick", "--r-wire", "-0.5"], "r_wire must be >= 0 (in ohm)"),
-    (["--quick", "--r-summing", "-1"], "r_summing must be >= 0 (in ohm)"),
+    (["--quick", "--r-on", "-5"], "baseline.r_on must be a resistance in [1e-12, 1e+18] ohm, got -5.0"),
+    (["--quick", "--r-wire", "-0.5"], "r_wire must be 0 or a resistance in"),
+    (["--quick", "--r-summing", "-1"], "r_summing must be 0 or a resistance in"),
     (["--quick", "--n", "16", "--k", "32"], "larger than the number of columns"),
     (["--quick", "--jobs", "0"], "--jobs: 0 is outside the allowed range [1, 4096]"),
     (["--quick", "--full"], "--quick and --full exclude each other"),
@@ -87,7 +87,7 @@ def test_tiny_run_end_to_end_with_processes(tmp_path, tiny_dict):
 @pytest.mark.parametrize("text, match", [
     ("{not json", "is not valid JSON"),
     ('{"baseline": [1, 2]}', "baseline must be a JSON object"),
-    ('{"groups": {"g": {"r_on": [-10]}}}', "r_on must be > 0"),
+    ('{"groups": {"g": {"r_on": [-10]}}}', "group 'g'.r_on must be a resistance in"),
 ])
 def test_bad_config_file_exits_2(tmp_path, capsys, text, match):
     cfg = tmp_path / "bad.json"

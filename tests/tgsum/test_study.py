@@ -112,14 +112,14 @@ def test_design_rule_brackets_the_threshold(archive):
 
 
 @pytest.mark.parametrize("change, match", [
-    ({"baseline": {"r_wire": -1.0}}, "r_wire must be >= 0"),
+    ({"baseline": {"r_wire": -1.0}}, "baseline.r_wire must be 0 or a resistance"),
     ({"groups": {"g": {"k": [16]}}}, "larger than the number of columns"),
     ({"groups": {"g": {"r_on": [2e9]}}}, "must be < r_off"),
     ({"groups": {"g": {"access": ["bjt"]}}}, "unknown access model"),
     ({"samples": 0}, "samples must be an integer"),
     ({"samples": 3.0}, "samples must be an integer"),
-    ({"baseline": {"r_on": "10"}}, "r_on must be a number"),
-    ({"baseline": {"density": 1.5}}, r"density must be in \(0, 1\]"),
+    ({"baseline": {"r_on": "10"}}, "r_on must be a number, got '10'"),
+    ({"baseline": {"density": 1.5}}, r"baseline.density must be a fraction in \(0, 1\], got 1.5"),
     ({"colour": 1}, "unknown config key"),
 ])
 def test_config_errors_name_the_value(tiny_dict, change, match):
