@@ -158,3 +158,10 @@ def test_seed_tasks_give_the_protocol_numbers(tmp_path, monkeypatch):
     with xr.open_dataset(tmp_path / "acc.h5", engine="netcdf4") as nc:
         assert nc.attrs["study"] == "basisn_accuracy" and nc.attrs["Conventions"] == "CF-1.10"
     assert acc.AccuracyStudy().recognizes(read_dataset(tmp_path / "acc.h5"))
+    # the command line on the same tasks: archive, summary and the three figures (the figures
+    # once failed on the engine's text variables)
+    out = tmp_path / "cli" / "acc.h5"
+    assert _script().main(["--quick", "--only", "digits", "--seeds", "3", "--jobs", "1", "--no-progress",
+                           "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.parent.glob("*.png")) == [
+        "acc_fig5_bits_vs_d.png", "acc_fig6_cell_bits.png", "acc_regularizer.png"]

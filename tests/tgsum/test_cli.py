@@ -126,3 +126,29 @@ def test_foreign_archive_is_refused_in_one_line(tmp_path, capsys):
         assert cli.main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "is not a tg_current_summing archive (it records: basisn_accuracy)" in err[0]
+
+
+def test_plot_only_reads_an_archive_written_before_the_engine(tmp_path, tiny_dict, capsys):
+    """Old archives: written with invalid_netcdf=True (booleans as xarray's int8 + dtype='bool'),
+    no study, settings or Conventions attributes, no task table."""
+    from crossbar.archive import read_dataset
+    from crossbar.study import strip_engine_vars
+    from crossbar.tgsum import run_study
+    from crossbar.tgsum.config import config_from_dict
+
+    tiny_dict["validate_max_n"] = 0
+    new = tmp_path / "new.h5"
+    run_study(config_from_dict(tiny_dict), new, progress=False)
+    ds = strip_engine_vars(read_dataset(new))
+    ds.attrs = {k: v for k, v in ds.attrs.items() if k not in ("study", "settings_json")}
+    old = tmp_path / "old.h5"
+    ds.to_netcdf(old, engine="h5netcdf", invalid_netcdf=True)
+    import h5py
+
+    with h5py.File(old) as f:
+        assert f["member"].attrs["dtype"] == "bool" and "flag_meanings" not in f["member"].attrs
+        assert "Conventions" not in f.attrs and "study" not in f.attrs
+    assert cli.main(["--plot-only", str(new)]) == 0
+    expected = capsys.readouterr().out.split("\nfigures:")[0]
+    assert cli.main(["--plot-only", str(old)]) == 0
+    assert capsys.readouterr().out.split("\nfigures:")[0] == expected
