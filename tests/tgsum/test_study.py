@@ -199,3 +199,29 @@ def test_shipped_sweeps_are_valid():
         sizes[make.__name__] = len(config.points())
         assert "size_k" in config.groups and "wire_tg" in config.groups
     assert sizes["quick_config"] < sizes["default_config"] < sizes["full_config"]
+
+
+def test_task_order_lets_checkpoints_keep_the_work():
+    """A checkpoint keeps the points whose circuits are all done; started point by point, a kill
+    at a quarter, half or three quarters of the default sweep's tasks loses <= 5 % of the work
+    (estimated cost).  Expensive-first alone lost up to 19 %."""
+    from crossbar.tgsum import TGRun, TGStudy, tasks as T
+
+    config = TGRun(sweep.default_config().validate(), validate=False)
+    study = TGStudy()
+    todo = study.tasks(config)
+    cost = {t.key: t.cost for t in todo}
+    total = sum(cost.values())
+    needs = {pt: {T.circuit_key(k) for k, _, _ in T.circuits_of(pt).values()} for pt in config.sweep.points()}
+
+    def lost(order, n):
+        done = {t.key for t in order[:n]}
+        unfinished = set().union(*(keys for keys in needs.values() if not keys <= done))
+        return sum(cost[k] for k in done & unfinished) / total
+
+    order = study.order(config, todo)
+    assert sorted(t.key for t in order) == sorted(cost)
+    n = len(order)
+    assert max(lost(order, n * q // 4) for q in (1, 2, 3)) <= 0.05
+    expensive_first = sorted(todo, key=lambda t: -t.cost)
+    assert max(lost(expensive_first, n * q // 4) for q in (1, 2, 3)) > 0.1
