@@ -32,6 +32,8 @@ from basisn.accuracy_report import plot, summary, with_penalty_dim  # noqa: E402
 from basisn.accuracy_study import AccuracyStudy  # noqa: E402
 from crossbar.study import main as study_main  # noqa: E402
 
+__all__ = ["main", "summary", "plot", "with_penalty_dim"]
+
 DEFAULT_OUT = Path("results") / "basisn_accuracy.h5"
 
 

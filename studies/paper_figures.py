@@ -24,6 +24,8 @@ if str(REPO) not in sys.path:
 from basisn.paper_study import PaperStudy, plot, table_markdown  # noqa: E402,F401  (plot, table_markdown: tests)
 from crossbar.study import main as study_main  # noqa: E402
 
+__all__ = ["main", "plot", "table_markdown"]
+
 DEFAULT_OUT = PaperStudy.default_out
 
 

@@ -93,11 +93,9 @@ def parse_scheduler(text: str):
 
 def _import_distributed():
     try:
-        import distributed  # noqa: F401
+        import distributed
     except ImportError:
         raise BackendError("--scheduler needs dask.distributed; install the extra: pip install '.[distributed]'") from None
-    import distributed
-
     return distributed
 
 

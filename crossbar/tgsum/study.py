@@ -15,7 +15,6 @@ import functools
 import json
 import logging
 
-import numpy as np
 import xarray as xr
 
 from crossbar.study import Study, run

@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from basisn.data import Dataset, load_digits
-from basisn.experiments import StudyConfig, count_runs, network_parallelism, protocols, run_protocol, run_seed
+from basisn.experiments import StudyConfig, count_runs, network_parallelism, protocols, run_protocol
 from basisn.layers import BasisConfig
 from basisn.models import basis_mlp, mlp
 from basisn.training import AlternatingConfig, TrainConfig

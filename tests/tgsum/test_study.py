@@ -225,3 +225,11 @@ def test_task_order_lets_checkpoints_keep_the_work():
     assert max(lost(order, n * q // 4) for q in (1, 2, 3)) <= 0.05
     expensive_first = sorted(todo, key=lambda t: -t.cost)
     assert max(lost(expensive_first, n * q // 4) for q in (1, 2, 3)) > 0.1
+
+
+def test_split_is_reported_when_the_baseline_point_is_not_swept(tmp_path, tiny_dict):
+    """The split table falls back to the first ok point (it was silently dropped when the
+    baseline point itself was not in the sweep)."""
+    tiny_dict["groups"] = {"g": {"k": [1]}}  # baseline k = 2: not a point of the sweep
+    ds = sweep.run_study(tiny(tiny_dict, validate_max_n=0), tmp_path / "b.h5", progress=False)
+    assert "Error split at N=8, K=1" in sweep.summary_text(ds)
