@@ -195,6 +195,11 @@ def test_sigkill_loses_at_most_a_tenth_of_the_work(tmp_path):
     assert 30 <= done < 60
     # 5 % of 60 tasks = 3 between checkpoints; one more may finish while the archive is written
     assert done - ok <= 0.1 * 60, (done, ok)
+    # the killed run's lock file is still there; it must not block the resumed run
+    assert (tmp_path / "k.h5.lock").exists()
+    res = run(Powers(), PowersConfig(n=20, sleep_s=0.0), out, resume=True, progress=False)
+    assert res.ran == 60 - ok and res.dataset.attrs["complete"] == 1
+    assert set(res.dataset["engine_task_status"].values) == {"ok"}
 
 
 def test_task_validation():
