@@ -1,0 +1,356 @@
+"""Transient analysis of linear netlists with capacitors: ``crossbar.transient``.
+
+``transient(netlist, t_stop, t_step, sources=..., switches=..., method=, backend=)``
+    Node voltages and source currents over time, as an ``xarray.Dataset`` with a
+    ``time`` dim.
+``PWL``, ``Step``, ``Switch``
+    Waveforms of sources and switching times of resistors (:mod:`.waveforms`).
+``tg_pattern_switch(netlist, assignment, at, r_on, r_off)``
+    The :class:`Switch` events that change a crossbar's TG pattern at time ``at``.
+``TransientSystem``
+    The native integrator (:mod:`.native`): backward Euler or trapezoidal rule at a fixed
+    step, one factorization per switch state and step size.
+
+The package itself is callable: ``crossbar.transient(netlist, ...)`` is
+:func:`transient`, and ``crossbar.transient.PWL`` etc. stay reachable.
+
+Design of TG gate control: a TG is a resistor (``r_on`` closed, ``r_off`` open) and a
+gate signal is a :class:`Switch` event on it: the resistance jumps at the switching
+time.  The circuit stays linear, so the native solver refactorizes only at switch
+events; the gate's own dynamics (charge injection, finite edge) are not modelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import types
+
+import numpy as np
+import xarray as xr
+
+from crossbar.transient.native import TransientSystem
+from crossbar.transient.waveforms import PWL, Step, Switch, as_waveform
+from devices.errors import NetlistError, ParameterError
+from netlists.netlist import Netlist
+
+__all__ = ["transient", "PWL", "Step", "Switch", "TransientSystem", "tg_pattern_switch", "time_grid",
+           "MAX_TIME_POINTS"]
+
+log = logging.getLogger(__name__)
+
+MAX_TIME_POINTS = 10_000_000
+"""Most time points a run takes without ``allow_long=True``."""
+
+METHODS = ("be", "trap")
+
+
+def _positive_time(name, x):
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number of seconds, got {x!r}") from None
+    if not math.isfinite(x) or x <= 0:
+        raise ParameterError(f"{name} must be finite and > 0 s, got {x!r}")
+    return x
+
+
+def time_grid(t_stop: float, t_step: float, breaks=(), *, allow_long: bool = False) -> np.ndarray:
+    """Time points ``0, t_step, 2 t_step, ..., t_stop`` plus every breakpoint in ``(0, t_stop)``.
+
+    A breakpoint within ``1e-9 t_step`` of a grid point is that grid point.  The last
+    step is shorter when ``t_stop`` is not a multiple of ``t_step``.
+
+    Raises
+    ------
+    ParameterError
+        ``t_step <= 0``, ``t_stop < t_step``, non-finite values, or more than
+        :data:`MAX_TIME_POINTS` points without ``allow_long=True``.
+    """
+    t_step = _positive_time("t_step", t_step)
+    t_stop = _positive_time("t_stop", t_stop)
+    if t_stop < t_step:
+        raise ParameterError(f"t_stop must be >= t_step = {t_step!r} s, got {t_stop!r}")
+    n = int(math.ceil(t_stop / t_step - 1e-9))
+    if n + 1 > MAX_TIME_POINTS and not allow_long:
+        raise ParameterError(f"{n + 1} time points (t_stop / t_step = {t_stop / t_step:.3g}) exceed the limit of "
+                             f"{MAX_TIME_POINTS}; pass allow_long=True if this is intended")
+    t = np.minimum(np.arange(n + 1) * t_step, t_stop)
+    t[-1] = t_stop
+    tol = 1e-9 * t_step
+    extra = []
+    for b in breaks:
+        if 0 < b < t_stop - tol:
+            k = int(round(b / t_step))
+            if abs(k * t_step - b) > tol:
+                extra.append(b)
+    if extra:
+        t = np.union1d(t, np.asarray(extra))
+    return t
+
+
+def _check_times(times, allow_long):
+    try:
+        t = np.asarray(times, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise ParameterError(f"times must be numbers (seconds), got {times!r}") from None
+    if t.size < 2 or not np.all(np.isfinite(t)) or t[0] != 0.0:
+        raise ParameterError("times must be >= 2 finite time points starting at 0 s")
+    d = np.diff(t)
+    if np.any(d <= 0):
+        k = int(np.flatnonzero(d <= 0)[0])
+        raise ParameterError(f"times must be strictly increasing; times[{k}] = {t[k]!r} s, times[{k + 1}] = {t[k + 1]!r} s")
+    if t.size > MAX_TIME_POINTS and not allow_long:
+        raise ParameterError(f"{t.size} time points exceed the limit of {MAX_TIME_POINTS}; pass allow_long=True")
+    return t
+
+
+def tg_pattern_switch(netlist: Netlist, assignment, at: float) -> dict:
+    """Switch events that change a crossbar's TG pattern to ``assignment`` at time ``at``.
+
+    The netlist must come from :func:`netlists.build_crossbar` with a linear
+    :class:`devices.TransmissionGate` whose ``r_off`` is finite (every TG is a resistor
+    ``rtg{k}_{j}``).  Gates whose state changes get a :class:`Switch` to the ``r_on`` or
+    ``r_off`` value found in the netlist.
+
+    Returns
+    -------
+    dict
+        Resistor name -> :class:`Switch`, ready for ``transient(..., switches=)``.
+    """
+    from netlists.builder import check_contest
+
+    layout = netlist.layout
+    if layout is None or not hasattr(layout, "assignment"):
+        raise NetlistError("tg_pattern_switch needs a crossbar netlist from netlists.build_crossbar")
+    new = check_contest(assignment)
+    old = np.asarray(layout.assignment)
+    if new.shape != old.shape:
+        raise ParameterError(f"assignment must have shape {old.shape} (K sets x C columns), got {new.shape}")
+    R = netlist.resistors
+    rows = {n: k for k, n in enumerate(R.names)}
+    K, C = old.shape
+    names = [f"rtg{k}_{j}" for k in range(K) for j in range(C)]
+    if any(n not in rows for n in names):
+        raise NetlistError("tg_pattern_switch needs every TG as a resistor: build the crossbar with a finite "
+                           "TransmissionGate.r_off (open TGs are left out when r_off is inf)")
+    vals = np.array([R.value[rows[n]] for n in names]).reshape(K, C)
+    r_on = vals[old].min() if old.any() else None
+    r_off = vals[~old].max() if (~old).any() else None
+    out = {}
+    for k in range(K):
+        for j in range(C):
+            if new[k, j] != old[k, j]:
+                target = r_on if new[k, j] else r_off
+                if target is None:
+                    raise NetlistError("cannot infer the TG on/off resistance: the netlist has no TG in that state")
+                out[f"rtg{k}_{j}"] = Switch((float(at),), (float(target),))
+    return out
+
+
+def transient(netlist: Netlist, t_stop: float | None = None, t_step: float | None = None, *, sources=None,
+              switches=None, method: str = "trap", backend: str = "native", times=None,
+              euler_at_breaks: bool = True, keep_voltages=True, allow_long: bool = False,
+              factorization: str = "auto", progress: bool = False) -> xr.Dataset:
+    """Transient response of a linear netlist with capacitors.
+
+    Parameters
+    ----------
+    netlist : netlists.Netlist
+        Linear (resistors, capacitors, independent sources); every voltage source has
+        one terminal on ground (native backend).
+    t_stop, t_step : float
+        End time and fixed step, second (``t_step > 0``, ``t_stop >= t_step``).  Every
+        source corner and switching time is added as a time point (a breakpoint).
+    sources : dict, optional
+        Source name -> number, :class:`PWL` or :class:`Step` (volt for V, ampere for I
+        sources).  Unlisted sources keep their DC value.
+    switches : dict, optional
+        Resistor name -> :class:`Switch` (TG gate control; see :func:`tg_pattern_switch`).
+    method : {"trap", "be"}
+        Trapezoidal rule (second order) or backward Euler (first order).
+    backend : {"native", "ngspice"}
+        ``"ngspice"`` runs ``.tran`` through PySpice and returns ngspice's own time points
+        (ngspice cannot be held to a fixed step; see :mod:`.ngspice_tran`).
+    times : array_like, optional
+        Native backend: integrate on exactly these time points (second, from 0,
+        increasing) instead of the fixed-step grid; used to compare with ngspice on its
+        own grid.
+    euler_at_breaks : bool
+        With ``method="trap"``, take backward-Euler steps where ngspice 39 takes them: the
+        first two steps, and the first step after every breakpoint (this damps the
+        trapezoidal rule's ringing after a jump).
+    keep_voltages : bool or sequence of str
+        ``True``: every node voltage; ``False``: none; names: those nodes.
+    allow_long : bool
+        Allow more than :data:`MAX_TIME_POINTS` time points.
+    factorization : {"auto", "cholmod", "superlu"}
+        Native sparse factorization.
+    progress : bool
+        Show a tqdm progress bar (native backend).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``i`` (``time``, ``branch``; ampere, SPICE sign: into ``n+`` through the source),
+        ``v`` (``time``, ``node``; volt), coordinate ``time`` (second); attrs ``backend``,
+        ``method``, ``t_step``, ``factorizations`` and ``residual`` (largest KCL residual,
+        ampere) for the native backend.
+
+    Raises
+    ------
+    ParameterError
+        Bad times, steps, waveforms, methods (before anything is solved).
+    NetlistError
+        Unknown source or resistor names, non-positive capacitances, MOSFETs.
+
+    Examples
+    --------
+    >>> from netlists.netlist import NetlistBuilder, Capacitor  # doctest: +SKIP
+    """
+    if not isinstance(netlist, Netlist):
+        raise NetlistError(f"transient() takes a netlists.Netlist, got {type(netlist).__name__}")
+    if not netlist.is_linear:
+        raise NetlistError(f"transient() handles linear netlists; this one has {len(netlist.mosfets)} MOSFET(s) and "
+                           f"{len(getattr(netlist, 'sinh_cells', ()))} sinh cell(s) (model TG gates as Switch events)")
+    if method not in METHODS:
+        raise ParameterError(f"method must be one of {list(METHODS)}, got {method!r}")
+    if backend not in ("native", "ngspice"):
+        raise ParameterError(f"backend must be 'native' or 'ngspice', got {backend!r}")
+    waveforms = {}
+    for name, value in dict(sources or {}).items():
+        key = str(name).lower()
+        if key not in netlist.vsources.names and key not in netlist.isources.names:
+            raise NetlistError(f"sources: no voltage or current source named {name!r} in netlist {netlist.title!r}")
+        waveforms[key] = as_waveform(key, value)
+    sw = {}
+    rnames = set(netlist.resistors.names)
+    for name, value in dict(switches or {}).items():
+        key = str(name).lower()
+        if not isinstance(value, Switch):
+            raise ParameterError(f"switches[{name!r}] must be a Switch, got {type(value).__name__}")
+        if key not in rnames:
+            raise NetlistError(f"switches: no resistor named {name!r} in netlist {netlist.title!r}")
+        sw[key] = value
+    breaks = sorted({t for w in list(waveforms.values()) + list(sw.values()) for t in w.corners})
+    if times is None:
+        if t_stop is None or t_step is None:
+            raise ParameterError("give t_stop and t_step (seconds), or times=")
+        grid = time_grid(t_stop, t_step, breaks, allow_long=allow_long)
+        t_step = float(t_step)
+    else:
+        if backend != "native":
+            raise ParameterError("times= is for the native backend (ngspice chooses its own time points)")
+        grid = _check_times(times, allow_long)
+        t_step = float(np.max(np.diff(grid)))
+    t_stop = float(grid[-1])
+    if keep_voltages is True:
+        keep_names = list(netlist.nodes[1:])
+    elif keep_voltages is False or keep_voltages is None:
+        keep_names = []
+    else:
+        keep_names = [str(n).lower() for n in keep_voltages]
+        for n in keep_names:
+            netlist.node_index(n)
+    if backend == "ngspice":
+        return _run_ngspice(netlist, t_stop, t_step, method, waveforms, sw, keep_names, breaks)
+    return _run_native(netlist, grid, t_step, method, waveforms, sw, keep_names, breaks, euler_at_breaks,
+                       factorization, progress)
+
+
+def _orders(grid, method, breaks, euler_at_breaks):
+    orders = np.full(grid.size - 1, 1 if method == "be" else 2, dtype=np.int8)
+    if method == "trap" and euler_at_breaks:
+        tol = 1e-6 * float(np.min(np.diff(grid)))
+        orders[:2] = 1  # ngspice 39 keeps order 1 for the first two steps (no order check after the first)
+        if breaks:
+            b = np.asarray(breaks)
+            k = np.searchsorted(grid, b - tol)
+            ok = (k < grid.size - 1) & (np.abs(grid[np.minimum(k, grid.size - 1)] - b) <= tol)
+            orders[k[ok]] = 1
+    return orders
+
+
+def _source_values(netlist, grid, waveforms):
+    V, I = netlist.vsources, netlist.isources
+    vs = np.tile(np.asarray(V.dc, float), (grid.size, 1))
+    cs = np.tile(np.asarray(I.dc, float), (grid.size, 1))
+    for name, wf in waveforms.items():
+        if name in V.names:
+            vs[:, V.names.index(name)] = wf(grid)
+        else:
+            cs[:, I.names.index(name)] = wf(grid)
+    return vs, cs
+
+
+def _switch_values(netlist, grid, sw, tol):
+    R = netlist.resistors
+    names = list(sw)
+    out = np.empty((grid.size, len(names)))
+    for c, name in enumerate(names):
+        s = sw[name]
+        r0 = float(R.value[R.names.index(name)])
+        k = np.searchsorted(np.asarray(s.times), grid + tol, side="right") - 1
+        vals = np.concatenate([[r0], s.values])
+        out[:, c] = vals[k + 1]
+    return names, out
+
+
+def _dataset(netlist, time, i, v, keep_names, attrs):
+    data = {"i": (("time", "branch"), i, {"units": "A",
+                                          "long_name": "voltage-source branch current (SPICE sign: into n+)"})}
+    coords = {"time": ("time", time, {"units": "s", "long_name": "time"}),
+              "branch": ("branch", list(netlist.vsources.names))}
+    if v is not None and keep_names:
+        data["v"] = (("time", "node"), v, {"units": "V", "long_name": "node voltage"})
+        coords["node"] = ("node", keep_names)
+    attrs = dict(attrs, title=netlist.title)
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _run_native(netlist, grid, t_step, method, waveforms, sw, keep_names, breaks, euler_at_breaks,
+                factorization, progress):
+    orders = _orders(grid, method, breaks, euler_at_breaks)
+    vs, cs = _source_values(netlist, grid, waveforms)
+    sw_names, sw_vals = _switch_values(netlist, grid, sw, 1e-6 * float(np.min(np.diff(grid))))
+    system = TransientSystem(netlist, sw_names, factorization=factorization)
+    keep = np.array([netlist.node_index(n) for n in keep_names], np.int64) if keep_names else None
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=grid.size - 1, desc="transient", unit="step")
+    try:
+        v, i, info = system.run(grid, orders, vs, cs, sw_vals, keep, progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    ds = _dataset(netlist, grid, i, v, keep_names, {
+        "backend": "native", "method": method, "t_step": t_step, "euler_at_breaks": int(euler_at_breaks),
+        "time_grid": "fixed step with breakpoints", "factorizations": info["factorizations"],
+        "residual": info["residual"], "residual_units": "A", "capacitors": system.n_capacitors})
+    ds["order"] = ("time", np.concatenate([[0], orders]).astype(np.int8),
+                   {"long_name": "integration order of the step ending at this time (0: DC point)", "units": "1"})
+    return ds
+
+
+def _run_ngspice(netlist, t_stop, t_step, method, waveforms, sw, keep_names, breaks):
+    from crossbar.transient.ngspice_tran import run_tran, tran_deck
+
+    deck = tran_deck(netlist, t_stop, t_step, method, waveforms, sw, save_nodes=keep_names, tol=1e-9 * t_step)
+    t, i, v = run_tran(deck, list(netlist.vsources.names), keep_names)
+    return _dataset(netlist, t, i, v, keep_names, {
+        "backend": "ngspice", "method": method, "t_step": t_step, "time_grid": "ngspice",
+        "residual": float("nan"), "residual_units": "A"})
+
+
+class _CallableModule(types.ModuleType):
+    """This package, callable as :func:`transient` (so ``crossbar.transient(...)`` runs an
+    analysis while ``crossbar.transient.PWL`` and the submodules stay importable)."""
+
+    def __call__(self, *args, **kwargs):
+        return transient(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
