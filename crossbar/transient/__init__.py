@@ -36,7 +36,7 @@ from devices.errors import NetlistError, ParameterError
 from netlists.netlist import Netlist
 
 __all__ = ["transient", "PWL", "Step", "Switch", "TransientSystem", "tg_pattern_switch", "time_grid",
-           "MAX_TIME_POINTS"]
+           "MAX_TIME_POINTS", "CROSSBAR_GROUPS"]
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def tg_pattern_switch(netlist: Netlist, assignment, at: float) -> dict:
 def transient(netlist: Netlist, t_stop: float | None = None, t_step: float | None = None, *, sources=None,
               switches=None, method: str = "trap", backend: str = "native", times=None,
               euler_at_breaks: bool = True, keep_voltages=True, allow_long: bool = False,
-              factorization: str = "auto", progress: bool = False) -> xr.Dataset:
+              power_groups: dict | None = None, factorization: str = "auto", progress: bool = False) -> xr.Dataset:
     """Transient response of a linear netlist with capacitors.
 
     Parameters
@@ -185,6 +185,13 @@ def transient(netlist: Netlist, t_stop: float | None = None, t_step: float | Non
         ``True``: every node voltage; ``False``: none; names: those nodes.
     allow_long : bool
         Allow more than :data:`MAX_TIME_POINTS` time points.
+    power_groups : dict, optional
+        Group name -> tuple of resistor-name prefixes (e.g. :data:`CROSSBAR_GROUPS`): adds
+        ``energy`` (``time``, ``group``; joule dissipated in each group's resistors during
+        the step ending at that time, the unmatched ones in ``"other"``),
+        ``numerical_energy`` (backward-Euler damping loss) and ``stored_energy`` (``time``;
+        joule in the capacitors); see :class:`.native.PowerMeter`.  With
+        ``backend="ngspice"`` every node voltage is read back for it.
     factorization : {"auto", "cholmod", "superlu"}
         Native sparse factorization.
     progress : bool
@@ -194,7 +201,8 @@ def transient(netlist: Netlist, t_stop: float | None = None, t_step: float | Non
     -------
     xarray.Dataset
         ``i`` (``time``, ``branch``; ampere, SPICE sign: into ``n+`` through the source),
-        ``v`` (``time``, ``node``; volt), coordinate ``time`` (second); attrs ``backend``,
+        ``v`` (``time``, ``node``; volt), ``v_src`` (``time``, ``branch``; each voltage
+        source's value ``v(n+) - v(n-)``, volt), coordinate ``time`` (second); attrs ``backend``,
         ``method``, ``t_step``, ``factorizations`` and ``residual`` (largest KCL residual,
         ampere) for the native backend.
 
@@ -253,10 +261,53 @@ def transient(netlist: Netlist, t_stop: float | None = None, t_step: float | Non
         keep_names = [str(n).lower() for n in keep_voltages]
         for n in keep_names:
             netlist.node_index(n)
+    groups = None
+    if power_groups is not None:
+        groups = _power_labels(netlist, power_groups)
     if backend == "ngspice":
-        return _run_ngspice(netlist, t_stop, t_step, method, waveforms, sw, keep_names, breaks)
+        return _run_ngspice(netlist, t_stop, t_step, method, waveforms, sw, keep_names, breaks, groups)
     return _run_native(netlist, grid, t_step, method, waveforms, sw, keep_names, breaks, euler_at_breaks,
-                       factorization, progress)
+                       factorization, progress, groups)
+
+
+CROSSBAR_GROUPS = {"wordlines": ("rw",), "bitlines": ("rb",), "summing_lines": ("rs",), "tgs": ("rtg",),
+                   "cells": ("rc", "ra")}
+"""Resistor groups of a crossbar from :func:`netlists.build_crossbar`, by name prefix:
+wire segments of wordlines, bitlines and summing lines, TGs, cells (RRAM and access)."""
+
+
+def _power_labels(netlist, groups):
+    """(group names, label per resistor) for ``power_groups``."""
+    if not isinstance(groups, dict) or not groups:
+        raise ParameterError(f"power_groups must be a non-empty dict of group -> name prefixes, got {groups!r}")
+    names = list(groups)
+    prefixes = []
+    for gi, (gname, pre) in enumerate(groups.items()):
+        pre = (pre,) if isinstance(pre, str) else tuple(pre)
+        if not pre or not all(isinstance(p, str) and p for p in pre):
+            raise ParameterError(f"power_groups[{gname!r}] must be non-empty name prefixes, got {groups[gname]!r}")
+        prefixes += [(p.lower(), gi) for p in pre]
+    prefixes.sort(key=lambda x: -len(x[0]))  # longest prefix first ("rtg" before "rt")
+    other = len(names)
+    labels = np.full(len(netlist.resistors), other, np.int64)
+    for k, rname in enumerate(netlist.resistors.names):
+        for p, gi in prefixes:
+            if rname.startswith(p):
+                labels[k] = gi
+                break
+    if np.any(labels == other):
+        names.append("other")
+    return names, labels
+
+
+def _add_power(ds, names, energy, numerical, stored):
+    ds["energy"] = (("time", "group"), energy, {
+        "units": "J", "long_name": "energy dissipated in each resistor group during the step ending at this time"})
+    ds = ds.assign_coords(group=("group", names))
+    ds["numerical_energy"] = ("time", numerical, {
+        "units": "J", "long_name": "energy lost to backward-Euler damping in the step ending at this time"})
+    ds["stored_energy"] = ("time", stored, {"units": "J", "long_name": "energy stored in the capacitors"})
+    return ds
 
 
 def _orders(grid, method, breaks, euler_at_breaks):
@@ -287,19 +338,21 @@ def _source_values(netlist, grid, waveforms):
 def _switch_values(netlist, grid, sw, tol):
     R = netlist.resistors
     names = list(sw)
+    row = {n: k for k, n in enumerate(R.names)} if names else {}
     out = np.empty((grid.size, len(names)))
     for c, name in enumerate(names):
         s = sw[name]
-        r0 = float(R.value[R.names.index(name)])
+        r0 = float(R.value[row[name]])
         k = np.searchsorted(np.asarray(s.times), grid + tol, side="right") - 1
         vals = np.concatenate([[r0], s.values])
         out[:, c] = vals[k + 1]
     return names, out
 
 
-def _dataset(netlist, time, i, v, keep_names, attrs):
+def _dataset(netlist, time, i, v, keep_names, attrs, vsrc):
     data = {"i": (("time", "branch"), i, {"units": "A",
-                                          "long_name": "voltage-source branch current (SPICE sign: into n+)"})}
+                                          "long_name": "voltage-source branch current (SPICE sign: into n+)"}),
+            "v_src": (("time", "branch"), vsrc, {"units": "V", "long_name": "voltage-source value v(n+) - v(n-)"})}
     coords = {"time": ("time", time, {"units": "s", "long_name": "time"}),
               "branch": ("branch", list(netlist.vsources.names))}
     if v is not None and keep_names:
@@ -310,7 +363,7 @@ def _dataset(netlist, time, i, v, keep_names, attrs):
 
 
 def _run_native(netlist, grid, t_step, method, waveforms, sw, keep_names, breaks, euler_at_breaks,
-                factorization, progress):
+                factorization, progress, groups):
     orders = _orders(grid, method, breaks, euler_at_breaks)
     vs, cs = _source_values(netlist, grid, waveforms)
     sw_names, sw_vals = _switch_values(netlist, grid, sw, 1e-6 * float(np.min(np.diff(grid))))
@@ -322,35 +375,50 @@ def _run_native(netlist, grid, t_step, method, waveforms, sw, keep_names, breaks
 
         bar = tqdm(total=grid.size - 1, desc="transient", unit="step")
     try:
-        v, i, info = system.run(grid, orders, vs, cs, sw_vals, keep, progress=bar.update if bar else None)
+        v, i, info = system.run(grid, orders, vs, cs, sw_vals, keep, progress=bar.update if bar else None,
+                                power_labels=None if groups is None else groups[1])
     finally:
         if bar is not None:
             bar.close()
     ds = _dataset(netlist, grid, i, v, keep_names, {
         "backend": "native", "method": method, "t_step": t_step, "euler_at_breaks": int(euler_at_breaks),
         "time_grid": "fixed step with breakpoints", "factorizations": info["factorizations"],
-        "residual": info["residual"], "residual_units": "A", "capacitors": system.n_capacitors})
+        "residual": info["residual"], "residual_units": "A", "capacitors": system.n_capacitors,
+        "ordering": system.ordering}, vs)
+    if groups is not None:
+        ds = _add_power(ds, groups[0], info["energy"], info["numerical"], info["stored"])
     ds["order"] = ("time", np.concatenate([[0], orders]).astype(np.int8),
                    {"long_name": "integration order of the step ending at this time (0: DC point)", "units": "1"})
     return ds
 
 
-def _run_ngspice(netlist, t_stop, t_step, method, waveforms, sw, keep_names, breaks):
+def _run_ngspice(netlist, t_stop, t_step, method, waveforms, sw, keep_names, breaks, groups):
+    from crossbar.transient.native import PowerMeter
     from crossbar.transient.ngspice_tran import run_tran, tran_deck
 
-    deck = tran_deck(netlist, t_stop, t_step, method, waveforms, sw, save_nodes=keep_names, tol=1e-9 * t_step)
-    t, i, v = run_tran(deck, list(netlist.vsources.names), keep_names)
-    return _dataset(netlist, t, i, v, keep_names, {
+    read = list(netlist.nodes[1:]) if groups is not None else keep_names
+    deck = tran_deck(netlist, t_stop, t_step, method, waveforms, sw, save_nodes=read, tol=1e-9 * t_step)
+    t, i, v_read = run_tran(deck, list(netlist.vsources.names), read)
+    vs, _ = _source_values(netlist, t, waveforms)
+    v = None
+    if keep_names:
+        col = {n: k for k, n in enumerate(read)}
+        v = v_read[:, [col[n] for n in keep_names]]
+    ds = _dataset(netlist, t, i, v, keep_names, {
         "backend": "ngspice", "method": method, "t_step": t_step, "time_grid": "ngspice",
-        "residual": float("nan"), "residual_units": "A"})
+        "residual": float("nan"), "residual_units": "A"}, vs)
+    if groups is not None:
+        sw_names, sw_vals = _switch_values(netlist, t, sw, 1e-9 * t_step)
 
-
-class _CallableModule(types.ModuleType):
-    """This package, callable as :func:`transient` (so ``crossbar.transient(...)`` runs an
-    analysis while ``crossbar.transient.PWL`` and the submodules stay importable)."""
-
-    def __call__(self, *args, **kwargs):
-        return transient(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+        rows = {n: k for k, n in enumerate(netlist.resistors.names)}
+        meter = PowerMeter(netlist, [rows[n] for n in sw_names], groups[1], t.size)
+        vfull = np.zeros(len(netlist.nodes))
+        orders = np.concatenate([[0], _orders(t, method, breaks, True)])  # the orders ngspice 39 takes
+        for k in range(t.size):
+            vfull[1:] = v_read[k]
+            meter.record(k, vfull, sw_vals[k], t[k] - t[k - 1] if k else 0.0, int(orders[k]))
+        ds = _add_power(ds, groups[0], meter.energy, meter.numerical, meter.stored)
+    ds["order"] = ("time", np.concatenate([[0], _orders(t, method, breaks, True)]).astype(np.int8),
+                   {"long_name": "integration order of the step ending at this time as ngspice 39 takes it "
+                                 "(two Euler steps at the start, one after each breakpoint; 0: DC point)", "units": "1"})
+    return ds
