@@ -215,7 +215,16 @@ def transient(netlist: Netlist, t_stop: float | None = None, t_step: float | Non
 
     Examples
     --------
-    >>> from netlists.netlist import NetlistBuilder, Capacitor  # doctest: +SKIP
+    An RC (1 kohm, 1 pF) driven by a 0 -> 1 V ramp of 10 ps; after 5 tau = 5 ns the
+    capacitor is within 1 % of the input:
+
+    >>> from netlists.netlist import NetlistBuilder
+    >>> b = NetlistBuilder("rc")
+    >>> b.vsource("v1", "in", "0", 0.0); b.resistor("r1", "in", "out", 1e3)
+    >>> b.capacitor("c1", "out", "0", 1e-12)
+    >>> ds = transient(b.build(), 5e-9, 1e-11, sources={"v1": Step(0.0, 1.0, rise=1e-11)})
+    >>> round(float(ds.v.sel(node="out")[-1]), 2), ds.attrs["factorizations"]
+    (0.99, 3)
     """
     if not isinstance(netlist, Netlist):
         raise NetlistError(f"transient() takes a netlists.Netlist, got {type(netlist).__name__}")
