@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from crossbar.native.accuracy import check_finite
-from crossbar.native.dataset import to_dataset
+from crossbar.native.dataset import branch_names, to_dataset
 from crossbar.native.sources import source_values
 from crossbar.topology import check_topology
 from devices.errors import BackendError, NetlistError
@@ -101,7 +101,8 @@ def loaded_circuits(ng=None) -> int:
             ng.exec_command("setcirc")
         except Exception:  # ngspice: "there aren't any circuits loaded"
             return 0
-        return sum(1 for line in ng.stdout.splitlines() if line.strip() and line[:1] in "\tC" and "\t" in line)
+        # "List of circuits loaded:", then one line per circuit: "[Current]\t<k>\t<title>"
+        return sum(1 for line in ng.stdout.splitlines() if "\t" in line and line.split("\t")[-2].strip().isdigit())
 
 
 def _run_deck(ng, deck: str) -> dict:
@@ -180,12 +181,13 @@ def solve_ngspice(netlist: Netlist, sources=None, *, keep_voltages: bool = True)
     """
     if not isinstance(netlist, Netlist):
         raise NetlistError(f"solve_ngspice takes a netlists.Netlist, got {type(netlist).__name__}")
+    to_ngspice(netlist)  # names and cards first: a netlist that cannot be written safely is refused as such
     check_topology(netlist)
     vdc, idc, batched = source_values(netlist, sources)
     S = vdc.shape[0]
     nodes = list(netlist.nodes[1:])
-    branches = list(netlist.vsources.names)
-    names = list(branches) + list(netlist.isources.names)
+    branches = branch_names(netlist)  # voltage sources, then inductors
+    names = list(netlist.vsources.names) + list(netlist.isources.names)
     v = np.empty((S, len(nodes)))
     i = np.empty((S, len(branches)))
     with _lock:

@@ -38,7 +38,37 @@ def solve(netlist: Netlist, backend: str = "native", sources=None, *, keep_volta
         ``v`` (dim ``node``, volt), ``i`` (dim ``branch``: the current through each
         voltage source, SPICE's sign, positive into ``n+``; ampere; branch names are
         the lower-case element names); attrs ``backend``, ``newton_iterations``,
-        ``residual`` (ampere).
+        ``residual`` (ampere), ``branch_current_error`` (ampere, native backend).
+
+    Raises
+    ------
+    NetlistError, FloatingNodeError, VoltageSourceLoopError
+        Malformed ``sources``, an empty netlist, nodes without a DC path to ground,
+        voltage-source loops (both backends).
+    ConvergenceError
+        Newton-Raphson did not converge (native, nonlinear netlists).
+    IllConditionedError
+        The branch currents' estimated error exceeds ``options.check_rtol`` of the
+        largest one, or a result is not finite.
+    BackendError
+        ngspice is missing or failed.
+
+    Examples
+    --------
+    >>> from crossbar.solve import solve
+    >>> from netlists import NetlistBuilder
+    >>> b = NetlistBuilder("divider")
+    >>> b.vsource("v1", "in", "0", 1.0)
+    >>> b.resistor("r1", "in", "mid", 1e3)
+    >>> b.resistor("r2", "mid", "0", 3e3)
+    >>> ds = solve(b.build())
+    >>> round(float(ds.v.sel(node="mid")), 12), ds.v.attrs["units"]
+    (0.75, 'V')
+    >>> float(ds.i.sel(branch="v1"))        # SPICE sign: into n+, so the source delivers -i
+    -0.00025
+    >>> batch = solve(b.build(), sources={"v1": [0.5, 1.0, 2.0]})
+    >>> batch.i.dims, batch.i.sel(branch="v1").values.round(9).tolist()
+    (('sample', 'branch'), [-0.000125, -0.00025, -0.0005])
     """
     if not isinstance(netlist, Netlist):
         raise NetlistError(f"solve() takes a netlists.Netlist, got {type(netlist).__name__}")

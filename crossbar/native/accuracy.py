@@ -35,10 +35,11 @@ def branch_error(r_free: np.ndarray, noise_free: np.ndarray, noise_driven: np.nd
     Parameters
     ----------
     r_free : (S, nf) KCL residual of the free nodes, ampere.
-    noise_free : (S, nf) ``sum_j |G_ij| |v_j|`` of the free-node equations, ampere.
-    noise_driven : (S, nd) the same for the rows that give branch currents, ampere.
+    noise_free : (S,) ``sum_i sum_j |G_ij| |v_j|`` over the free-node equations, ampere
+        (computed once per sample as ``|v| @ w`` with ``w_j = sum_i |G_ij|``).
+    noise_driven : (S, nd) ``sum_j |G_pj| |v_j|`` of the rows that give branch currents, ampere.
     """
-    err = np.abs(r_free).sum(axis=1) + EPS * noise_free.sum(axis=1)
+    err = np.abs(r_free).sum(axis=1) + EPS * noise_free
     if noise_driven.shape[1]:
         err = err + EPS * noise_driven.max(axis=1)
     return err

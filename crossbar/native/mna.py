@@ -84,9 +84,9 @@ class MNASystem:
     def _error(self, x, r, leave):
         """Error estimate of the branch currents (see :mod:`crossbar.native.accuracy`)."""
         if self._abs is None:
-            self._abs = abs(self.A_kcl)
-        noise = (self._abs @ np.abs(x).T).T + np.abs(leave)
-        return accuracy.branch_error(r[:, :self.nv], noise, noise[:, :0])
+            self._abs = np.asarray(abs(self.A_kcl).sum(axis=0)).ravel()  # column sums of |A_kcl|
+        noise = np.abs(x) @ self._abs + np.abs(leave).sum(axis=1)
+        return accuracy.branch_error(r[:, :self.nv], noise, np.zeros((x.shape[0], 0)))
 
     def _newton(self, rhs, x0):
         nv = self.nv

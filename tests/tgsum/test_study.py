@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from crossbar.archive import read_dataset
-from crossbar.tgsum import sweep
+from crossbar.tgsum import sweep, tasks
 from devices.errors import ArchiveError, BasisContestError, ParameterError
 from netlists import check_contest
 
@@ -56,7 +56,7 @@ def test_resume_adds_nothing(archive):
     config, out, ds = archive
     before = read_dataset(out)
     stamp = os.stat(out).st_mtime_ns
-    again = sweep.run_study(config, out, resume=True, progress=False, log=lambda m: None)
+    again = sweep.run_study(config, out, resume=True, progress=False)
     assert os.stat(out).st_mtime_ns == stamp
     xr.testing.assert_identical(read_dataset(out), before)
     xr.testing.assert_identical(again, before)
@@ -112,11 +112,14 @@ def test_design_rule_brackets_the_threshold(archive):
 
 
 @pytest.mark.parametrize("change, match", [
-    ({"baseline": {"r_wire": -1.0}}, "r_wire must be a resistance >= 0"),
+    ({"baseline": {"r_wire": -1.0}}, "r_wire must be a number in \\[0, inf\\) ohm"),
     ({"groups": {"g": {"k": [16]}}}, "larger than the number of columns"),
     ({"groups": {"g": {"r_on": [2e9]}}}, "must be < r_off"),
     ({"groups": {"g": {"access": ["bjt"]}}}, "unknown access model"),
     ({"samples": 0}, "samples must be an integer"),
+    ({"samples": 3.0}, "samples must be an integer"),
+    ({"baseline": {"r_on": "10"}}, "r_on must be a number"),
+    ({"baseline": {"density": 1.5}}, r"density must be in \(0, 1\]"),
     ({"colour": 1}, "unknown config key"),
 ])
 def test_config_errors_name_the_value(tiny_dict, change, match):
@@ -145,7 +148,7 @@ def test_ngspice_validation_is_recorded(tmp_path, tiny_dict):
 def test_interrupted_run_keeps_finished_points_and_resume_completes(tmp_path, tiny_dict, monkeypatch):
     tiny_dict["groups"] = {"wire_tg": tiny_dict["groups"]["wire_tg"], "k": {"k": [1, 4]}}
     config = tiny(tiny_dict, validate_max_n=0)
-    real = sweep._task
+    real = tasks.run_task
     calls = {"n": 0, "stop": None}
 
     def counting(*args):
@@ -154,7 +157,7 @@ def test_interrupted_run_keeps_finished_points_and_resume_completes(tmp_path, ti
             raise KeyboardInterrupt  # Ctrl-C while the last circuit is solved
         return real(*args)
 
-    monkeypatch.setattr(sweep, "_task", counting)
+    monkeypatch.setattr(tasks, "run_task", counting)
     fresh = sweep.run_study(config, tmp_path / "fresh.h5", progress=False)
     calls["n"], calls["stop"] = 0, calls["n"]
     out = tmp_path / "int.h5"
@@ -167,7 +170,7 @@ def test_interrupted_run_keeps_finished_points_and_resume_completes(tmp_path, ti
     calls["stop"] = None
     done = sweep.run_study(config, out, resume=True, progress=False)
     assert done.attrs["complete"] == 1 and done.sizes["point"] == len(config.points())
-    key = lambda ds: {pt: i for i, pt in enumerate(sweep._points_of(ds))}  # noqa: E731
+    key = lambda ds: {pt: i for i, pt in enumerate(sweep.points_of(ds))}  # noqa: E731
     kd, kf = key(done), key(fresh)
     assert set(kd) == set(kf)
     order = [kd[pt] for pt in kf]
