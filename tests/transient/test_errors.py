@@ -73,8 +73,8 @@ def test_bad_capacitance_in_netlist(value):
     b = NetlistBuilder("bad c")
     b.vsource("v1", "in", "0", 0.1)
     b.resistor("r1", "in", "a", 1e3)
-    b.capacitor("c1", "a", "0", value)
-    with pytest.raises(NetlistError, match="c1"):
+    with pytest.raises(NetlistError, match="c1"):  # when added or when built
+        b.capacitor("c1", "a", "0", value)
         b.build()
 
 
