@@ -52,3 +52,15 @@ def test_switch_values_and_errors():
         Switch([1e-9], [0.0])
     with pytest.raises(ParameterError, match="strictly increasing"):
         Switch([2e-9, 1e-9], [1.0, 2.0])
+
+
+def test_crossbar_transient_is_callable_and_a_package():
+    import crossbar
+    from netlists.netlist import NetlistBuilder
+
+    b = NetlistBuilder("rc")
+    b.vsource("v1", "in", "0", 0.0)
+    b.resistor("r1", "in", "a", 1e3)
+    b.capacitor("c1", "a", "0", 1e-12)
+    ds = crossbar.transient(b.build(), 1e-10, 1e-11, sources={"v1": crossbar.transient.Step(0.0, 0.1, rise=1e-11)})
+    assert ds.time.size == 11 and crossbar.transient.PWL is PWL
