@@ -97,10 +97,3 @@ def check_topology(netlist: Netlist) -> None:
     check_not_empty(netlist)
     check_source_loops(netlist)
     check_floating(netlist)
-
-
-def check_native_support(netlist: Netlist) -> None:
-    """Kept for callers: the native DC solver now handles every element kind of the
-    netlist (capacitors open, inductors shorts, sinh cells by Newton), so this checks
-    nothing."""
-    return None

@@ -34,12 +34,14 @@ def branch_error(r_free: np.ndarray, noise_free: np.ndarray, noise_driven: np.nd
 
     Parameters
     ----------
-    r_free : (S, nf) KCL residual of the free nodes, ampere.
+    r_free : (S, nf) KCL residual of the free nodes, ampere, or its per-sample
+        ``sum |r|`` (S,) when the caller has it.
     noise_free : (S,) ``sum_i sum_j |G_ij| |v_j|`` over the free-node equations, ampere
         (computed once per sample as ``|v| @ w`` with ``w_j = sum_i |G_ij|``).
     noise_driven : (S, nd) ``sum_j |G_pj| |v_j|`` of the rows that give branch currents, ampere.
     """
-    err = np.abs(r_free).sum(axis=1) + EPS * noise_free
+    l1 = r_free if r_free.ndim == 1 else np.abs(r_free).sum(axis=1)
+    err = l1 + EPS * noise_free
     if noise_driven.shape[1]:
         err = err + EPS * noise_driven.max(axis=1)
     return err
@@ -74,7 +76,8 @@ def check(err: np.ndarray, i: np.ndarray, options, refined: int) -> None:
 def check_finite(v: np.ndarray | None, i: np.ndarray) -> None:
     """Raise :class:`IllConditionedError` when a voltage or current is NaN or infinite."""
     for name, arr, unit in (("node voltage", v, "V"), ("branch current", i, "A")):
-        if arr is not None and not np.all(np.isfinite(arr)):
+        # a sum is finite when every entry is (values are bounded far below overflow)
+        if arr is not None and not (np.isfinite(np.sum(arr)) or np.all(np.isfinite(arr))):
             raise IllConditionedError(
                 f"the solve produced a non-finite {name} ({int(np.size(arr) - np.isfinite(arr).sum())} value(s) NaN or "
                 f"inf, {unit}): the system overflowed; check for extreme element values")

@@ -20,7 +20,7 @@ from crossbar.native.options import SolverOptions, blas_threads
 from crossbar.native.reduced import ReducedSystem
 from crossbar.native.shorts import merge_shorts
 from crossbar.native.sources import source_values
-from crossbar.topology import check_native_support, check_topology
+from crossbar.topology import check_topology
 from devices.errors import NetlistError, ParameterError
 from netlists.netlist import Netlist
 
@@ -58,7 +58,6 @@ class NativeSystem:
         self.netlist = netlist
         self.options = options
         check_topology(netlist)
-        check_native_support(netlist)
         with blas_threads(options.blas_threads):
             self.shorts = merge_shorts(netlist)  # inductors merged, capacitors left out (DC)
             self.asm = Assembly(self.shorts.netlist)

@@ -31,10 +31,11 @@ def ill_conditioned(floating: bool = False):
 EXACT = -(1 / (1e9 + 1e-9) + 1 / (1e15 + 1e-9))
 
 
-def test_ill_conditioned_grounded_source_gives_the_exact_answer():
-    """The reduced formulation refines edge by edge (voltages split as c + d) and finds
-    the exact current; it used to return +2.38e-7 A silently."""
-    ds = crossbar.solve(ill_conditioned())
+@pytest.mark.parametrize("floating", [False, True])
+def test_ill_conditioned_netlist_gives_the_exact_answer(floating):
+    """Both formulations refine edge by edge (unknowns split as c + d) and find the exact
+    current; the solver used to return +2.38e-7 A silently."""
+    ds = crossbar.solve(ill_conditioned(floating))
     assert ds.i.sel(branch="v1").item() == pytest.approx(EXACT, rel=1e-9)
     assert ds.attrs["branch_current_error"] <= 1e-6 * 1e-9
 
