@@ -162,7 +162,7 @@ def merge(old: xr.Dataset, new: xr.Dataset, config: StudyConfig) -> xr.Dataset:
     new_pts = set(points_of(new))
     keep = [i for i, pt in enumerate(points_of(old)) if pt not in new_pts]
     kmax = max(old.sizes["tg_set"], new.sizes["tg_set"])
-    groups = list(dict.fromkeys(list(old["group"].values) + list(new["group"].values)))
+    groups = list(dict.fromkeys(str(g) for g in list(old["group"].values) + list(new["group"].values)))
 
     def norm(ds):
         ds = ds.reindex(tg_set=np.arange(kmax), group=np.array(groups, dtype=object))

@@ -15,7 +15,7 @@ Examples
 >>> from crossbar.tgsum.presets import quick_config
 >>> cfg = quick_config().with_overrides(r_on=[10.0]).validate()
 >>> len(cfg.points()), cfg.baseline["r_on"]
-(16, 10.0)
+(15, 10.0)
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from devices import LinearAccessTransistor, RRAMCell
-from devices._check import finite, integer, nonnegative, positive
+from devices._check import finite, integer, number, positive, resistance
 from devices.errors import ParameterError
 
 __all__ = ["PARAMS", "NUMERIC", "INTS", "ACCESS_MODELS", "BACKENDS", "NGSPICE_MAX_N", "StudyConfig",
@@ -191,9 +191,7 @@ def _norm(p, v):
 
 
 def _check_int(name, v, lo, hi):
-    if isinstance(v, (float, np.floating)):  # a sample count or seed given as 3.0 is a typo, not an integer
-        raise ParameterError(f"StudyConfig.{name} must be an integer in [{lo}, {hi}], got {v!r}")
-    integer("StudyConfig", name, v, lo, hi)
+    integer("StudyConfig", name, v, lo, hi, exact=True)  # a sample count or seed given as 3.0 is a typo
 
 
 def _check_value(p, v, cells, where):
@@ -205,14 +203,13 @@ def _check_value(p, v, cells, where):
     if p in INTS:
         integer(where, p, v, 1, 4096)
     elif p in ("r_wire", "r_summing"):
-        nonnegative(where, p, v, unit="ohm")
+        resistance(where, p, v, allow_zero=True)
     elif p == "r_on":
-        positive(where, p, v, unit="ohm")
+        resistance(where, p, v)
     elif p == "r_off":
-        positive(where, p, v, unit="ohm", allow_inf=True)
+        resistance(where, p, v, allow_inf=True)
     elif p == "density":
-        if not 0 < finite(where, p, v) <= 1:
-            raise ParameterError(f"{where}.density must be in (0, 1], got {v!r}")
+        number(where, p, v, lo=0.0, lo_open=True, hi=1.0, what="a fraction")
     elif p == "cell":
         if v not in cells:
             raise ParameterError(f"{where}: unknown cell {v!r}; defined cells: {sorted(cells)}")

@@ -171,3 +171,4 @@ def _baseline_point(ds):
             if ok[i] and dict(zip(PARAMS, pt)) == b:
                 return i
     idx = np.flatnonzero(ok)
+    return int(idx[0]) if idx.size else None

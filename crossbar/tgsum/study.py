@@ -15,7 +15,6 @@ import functools
 import json
 import logging
 
-import numpy as np
 import xarray as xr
 
 from crossbar.study import Study, run
@@ -108,6 +107,25 @@ class TGStudy(Study):
 
     def run_task(self, config: TGRun, task) -> xr.Dataset:
         return T.run_task(config.sweep, config.backend, task)
+
+    def order(self, config: TGRun, tasks):
+        """Point by point, the most expensive points first: a checkpoint saves the points whose
+        circuits are all done, so starting a point's circuits together loses little on a kill
+        (expensive-first alone left the cheap reference circuits of every point to the end)."""
+        by_key = {t.key: t for t in tasks}
+        ordered, seen = [], set()
+
+        def needs(pt):
+            keys = [T.circuit_key(k) for k, _, _ in T.circuits_of(pt).values()] + [T.validate_key(pt)]
+            return sorted((by_key[k] for k in keys if k in by_key), key=lambda t: -t.cost)
+
+        points = [(pt, needs(pt)) for pt in config.sweep.points()]
+        for pt, ts in sorted(points, key=lambda item: -max((t.cost for t in item[1]), default=0.0)):
+            for t in ts:
+                if t.key not in seen:
+                    seen.add(t.key)
+                    ordered.append(t)
+        return ordered + [t for t in tasks if t.key not in seen]
 
     def completed(self, config: TGRun, previous) -> set:
         """Every task except those the points not yet ``ok`` in ``previous`` need."""

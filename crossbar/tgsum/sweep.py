@@ -21,6 +21,8 @@ from crossbar.tgsum.report import design_rule_text, summary_text  # noqa: F401
 from crossbar.tgsum.study import PHYSICS_KEYS, TGRun, TGStudy, run_study  # noqa: F401
 from crossbar.tgsum.tasks import access_device, circuits_of, instance  # noqa: F401
 
-__all__ = ["PARAMS", "StudyConfig", "default_config", "quick_config", "full_config", "load_config", "config_from_dict",
-           "run_study", "check_backend", "assemble", "group_grid", "design_rule", "summary_text", "contest_demo",
-           "BACKENDS", "TGStudy", "TGRun"]
+__all__ = ["PARAMS", "NUMERIC", "INTS", "ACCESS_MODELS", "BACKENDS", "NGSPICE_MAX_N", "StudyConfig", "BASELINE",
+           "CELLS", "default_config", "quick_config", "full_config", "load_config", "config_from_dict", "run_study",
+           "check_backend", "assemble", "merge", "points_of", "VARS", "SET_VARS", "group_grid", "design_rule",
+           "design_rule_text", "worst_abs", "summary_text", "contest_demo", "TGStudy", "TGRun", "PHYSICS_KEYS",
+           "access_device", "circuits_of", "instance"]

@@ -16,9 +16,9 @@ import tg_current_summing as cli  # noqa: E402
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--quick", "--r-on", "-5"], "r_on must be a number in (0, inf) ohm, got -5.0"),
-    (["--quick", "--r-wire", "-0.5"], "r_wire must be a number in [0, inf) ohm, got -0.5"),
-    (["--quick", "--r-summing", "-1"], "r_summing must be a number in [0, inf) ohm, got -1.0"),
+    (["--quick", "--r-on", "-5"], "baseline.r_on must be a resistance in [1e-12, 1e+18] ohm, got -5.0"),
+    (["--quick", "--r-wire", "-0.5"], "r_wire must be 0 or a resistance in"),
+    (["--quick", "--r-summing", "-1"], "r_summing must be 0 or a resistance in"),
     (["--quick", "--n", "16", "--k", "32"], "larger than the number of columns"),
     (["--quick", "--jobs", "0"], "--jobs: 0 is outside the allowed range [1, 4096]"),
     (["--quick", "--full"], "--quick and --full exclude each other"),
@@ -87,7 +87,7 @@ def test_tiny_run_end_to_end_with_processes(tmp_path, tiny_dict):
 @pytest.mark.parametrize("text, match", [
     ("{not json", "is not valid JSON"),
     ('{"baseline": [1, 2]}', "baseline must be a JSON object"),
-    ('{"groups": {"g": {"r_on": [-10]}}}', "r_on must be a number in (0, inf) ohm"),
+    ('{"groups": {"g": {"r_on": [-10]}}}', "group 'g'.r_on must be a resistance in"),
 ])
 def test_bad_config_file_exits_2(tmp_path, capsys, text, match):
     cfg = tmp_path / "bad.json"
@@ -126,3 +126,29 @@ def test_foreign_archive_is_refused_in_one_line(tmp_path, capsys):
         assert cli.main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "is not a tg_current_summing archive (it records: basisn_accuracy)" in err[0]
+
+
+def test_plot_only_reads_an_archive_written_before_the_engine(tmp_path, tiny_dict, capsys):
+    """Old archives: written with invalid_netcdf=True (booleans as xarray's int8 + dtype='bool'),
+    no study, settings or Conventions attributes, no task table."""
+    from crossbar.archive import read_dataset
+    from crossbar.study import strip_engine_vars
+    from crossbar.tgsum import run_study
+    from crossbar.tgsum.config import config_from_dict
+
+    tiny_dict["validate_max_n"] = 0
+    new = tmp_path / "new.h5"
+    run_study(config_from_dict(tiny_dict), new, progress=False)
+    ds = strip_engine_vars(read_dataset(new))
+    ds.attrs = {k: v for k, v in ds.attrs.items() if k not in ("study", "settings_json")}
+    old = tmp_path / "old.h5"
+    ds.to_netcdf(old, engine="h5netcdf", invalid_netcdf=True)
+    import h5py
+
+    with h5py.File(old) as f:
+        assert f["member"].attrs["dtype"] == "bool" and "flag_meanings" not in f["member"].attrs
+        assert "Conventions" not in f.attrs and "study" not in f.attrs
+    assert cli.main(["--plot-only", str(new)]) == 0
+    expected = capsys.readouterr().out.split("\nfigures:")[0]
+    assert cli.main(["--plot-only", str(old)]) == 0
+    assert capsys.readouterr().out.split("\nfigures:")[0] == expected
