@@ -51,7 +51,7 @@ from devices.errors import ParameterError
 from ._checks import check_bits, check_d, check_int, check_positive
 from .data import Dataset, load_digits, load_mnist1d
 from .layers import BasisConfig, basis_from_float
-from .models import basis_cnn1d, basis_mlp, cnn1d, mlp
+from .models import MNIST1D_CHANNELS, basis_cnn1d, basis_mlp, cnn1d, mlp
 from .regularizer import check_power, count_ones
 from .scheduler import schedule_layer
 from .training import AlternatingConfig, TrainConfig, evaluate, train_alternating, train_float
@@ -170,8 +170,8 @@ def protocols(quick: bool) -> list[Protocol]:
     m1d_alt = dict(alt, batch_size=64)
     mnist1d = Protocol(
         name="mnist1d", load=lambda: load_mnist1d().as_images(1, 40),
-        build_float=lambda rng: cnn1d(rng, length=40, channels=(32, 32)),
-        build_basis=lambda cfg, rng: basis_cnn1d(cfg, rng, length=40, channels=(32, 32)),
+        build_float=lambda rng: cnn1d(rng, length=40, channels=MNIST1D_CHANNELS),
+        build_basis=lambda cfg, rng: basis_cnn1d(cfg, rng, length=40, channels=MNIST1D_CHANNELS),
         model="CNN conv(1x5,32)-pool-conv(1x5,32)-pool-dense(320-10)",
         float_cfg=TrainConfig(epochs=30 * f, lr=3e-3, lr_decay=0.95 ** (1 / f), batch_size=64),
         finetune_cfg=AlternatingConfig(epochs=10 * f, **m1d_alt),
