@@ -26,14 +26,14 @@ import xarray as xr
 
 from basisn._checks import check_int
 from basisn.costmodel import (BIG_NETWORKS, BLOCK_BASED, DEFAULT_AREA, DEFAULT_ENERGY, NETWORK_NAMES, ROW_BASED,
-                              ChipModel, convention_counts, cycle_sweep, get_network, slowdown_table, table1)
+                              ChipModel, circuit_table, convention_counts, cycle_sweep, get_network, slowdown_table, table1)
 from basisn.costmodel.mapping import get_convention
 from basisn.costmodel.tables import sweep_grid
 from crossbar.study import Study, Task
 from devices import _check
 from devices.errors import ParameterError
 
-__all__ = ["PaperConfig", "PaperStudy", "table_markdown", "plot", "SHORT"]
+__all__ = ["PaperConfig", "PaperStudy", "table_markdown", "circuit_markdown", "plot", "SHORT"]
 
 SHORT = {"densenet121-imagenet": "DenseNet-ImageNet", "densenet121-cifar100": "DenseNet-CIFAR100",
          "resnet34-cifar100": "ResNet-CIFAR100", "digits-mlp": "digits MLP", "mnist1d-cnn": "MNIST-1D CNN"}
@@ -73,6 +73,16 @@ class PaperConfig:
     """Top of the crossbar sweep (count)."""
     seed: int = 0
     """Seed of the small models' scheduler codes."""
+    step_timing: str | None = None
+    """Step-timing archive (``studies/tg_step_timing.py``) for the step time and energy;
+    None: the shipped reference (:data:`basisn.costmodel.circuit.REFERENCE_FILE`)."""
+    tg_r_on: float = 1e3
+    """TG on-resistance whose step-timing runs are used (ohm). Assumption: 1 kohm, the
+    middle of the study's 100 ohm - 10 kohm."""
+    adc_bits: int = 8
+    """ADC resolution of the settling criterion (bits). Assumption: 8, as ``e_adc``."""
+    differential: bool = False
+    """Differential columns: 2K summing lines (TIA + ADC) instead of K."""
 
     def __post_init__(self):
         name = "PaperConfig"
@@ -97,6 +107,19 @@ class PaperConfig:
             check_int(d, "d", 1, 65536)
         for b in self.bits:
             check_int(b, "bits", 1, 16)
+        self.step()  # a bad --step-timing archive or r_on/bits not in it: a named error before computing
+
+    def periphery(self):
+        from basisn.costmodel.circuit import PeripheryModel
+
+        return PeripheryModel(differential=bool(self.differential))
+
+    def step(self):
+        """:class:`~basisn.costmodel.circuit.StepCosts` at ``table_d`` from the step-timing archive."""
+        from basisn.costmodel.circuit import load_step_table, step_costs
+
+        return step_costs(load_step_table(self.step_timing), self.table_d, self.tg_sets, self.tg_r_on,
+                          self.adc_bits, self.periphery())
 
     def chip(self) -> ChipModel:
         par = self.programming_parallelism
@@ -150,6 +173,8 @@ def compute_tables(cfg: PaperConfig) -> xr.Dataset:
     tag = "all_parallel" if par == 1 else "sequential"
     for k in ("cycle_ratio_row", "cycle_ratio_block", "edp_ratio_row", "edp_ratio_block"):
         tab[f"{k}_{tag}"] = alt[k].assign_attrs(long_name=alt[k].attrs["long_name"] + f" ({tag} programming)")
+    circ = circuit_table(cfg.step(), cfg.table_bits, conv, chip, periphery=cfg.periphery(), **models)
+    tab = xr.merge([tab, circ], compat="no_conflicts", combine_attrs="drop_conflicts")
     plain_tab = table1(cfg.table_bits, "plain", chip, **models)
     for k in ("cycle_ratio_row", "cycle_ratio_block"):
         tab[f"{k}_plain_count"] = plain_tab[k].assign_attrs(long_name=plain_tab[k].attrs["long_name"] + " (plain count)")
@@ -158,7 +183,7 @@ def compute_tables(cfg: PaperConfig) -> xr.Dataset:
     rename = {"network": "benchmark"}
     ds = xr.merge([tab.rename(rename), counts.rename(rename), slow.rename(rename)], compat="no_conflicts",
                   join="outer", combine_attrs="drop_conflicts")
-    ds.attrs = {**tab.attrs, **slow.attrs}
+    ds.attrs = {**tab.attrs, **circ.attrs, **slow.attrs}
     return ds
 
 
@@ -207,6 +232,15 @@ class PaperStudy(Study):
                        help="top of the crossbar sweep (default 20000)")
         g.add_argument("--seed", type=int_arg(0, 2**63 - 1), default=0,
                        help="seed of the small models' scheduler codes (default 0)")
+        g.add_argument("--step-timing", default=None, metavar="PATH",
+                       help="TG step-timing archive (studies/tg_step_timing.py) for the step time and energy; "
+                            "default: the shipped reference basisn/costmodel/step_timing_reference.json (N=256)")
+        g.add_argument("--tg-r-on", type=float_arg(), default=1e3,
+                       help="TG on-resistance of the step-timing runs used, ohm (default 1000, assumption)")
+        g.add_argument("--adc-bits", type=int_arg(1, 16), default=8,
+                       help="ADC bits of the settling criterion (default 8, assumption)")
+        g.add_argument("--differential", action="store_true",
+                       help="differential columns: 2K summing lines with TIA + ADC instead of K")
 
     def config_from_args(self, args) -> PaperConfig:
         if args.quick:
@@ -217,7 +251,8 @@ class PaperStudy(Study):
                            tg_sets=args.tg_sets, pieces_per_step=args.pieces_per_step,
                            programming_parallelism=args.programming_parallelism, row_cycles=args.row_cycles,
                            block_cycles=args.block_cycles, params=tuple(args.param), convention=args.convention,
-                           max_crossbars=args.max_crossbars, seed=args.seed)
+                           max_crossbars=args.max_crossbars, seed=args.seed, step_timing=args.step_timing,
+                           tg_r_on=args.tg_r_on, adc_bits=args.adc_bits, differential=args.differential)
 
     def tasks(self, config: PaperConfig):
         per_net = len(config.d) * len(config.bits)
@@ -267,6 +302,8 @@ class PaperStudy(Study):
         out.update(_attrs("chip", config.chip()))
         for key in ("energy", "area", "row", "block"):
             out.update(_attrs(key, m[key]))
+        out.update({k: int(v) if isinstance(v, bool) else v for k, v in _attrs("periphery", config.periphery()).items()})
+        out.update(step_timing=config.step_timing or "reference", tg_r_on=config.tg_r_on, adc_bits=config.adc_bits)
         return out
 
     def recognizes(self, ds) -> bool:
@@ -306,6 +343,8 @@ def table_markdown(ds) -> str:
     rows.append("Accuracy columns of Table 1 are not modelled here (paper: software "
                 + ", ".join(f"{SHORT[str(b)]} {_pct(ds.software_accuracy_paper.sel(benchmark=b))}" for b in ds.benchmark.values)
                 + "; BasisN " + ", ".join(f"{_pct(ds.basisn_accuracy_paper.sel(benchmark=b))}" for b in ds.benchmark.values) + ").")
+    if "edp_ratio_row_circuit" in ds:
+        rows += [""] + circuit_markdown(ds)
     rows.append("")
     rows.append("| network | EDP / [13], paper accounting | EDP / [12], paper accounting | cycles / [13], other programming | cycles / [12], other programming | slowdown row [13] | slowdown block [12] |")
     rows.append("|---|---|---|---|---|---|---|")
@@ -328,6 +367,37 @@ def table_markdown(ds) -> str:
             cells += [f"{int(ds.crossbars_needed.sel(network=n, d=d))}", f"{int(c.isel(scheme=0))} / {int(c.isel(scheme=1))}"]
         rows.append(f"| {SHORT.get(str(n), str(n))} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
+
+
+def circuit_markdown(ds) -> list:
+    """Table 1 from the circuit step costs: p = K and p = 1, serial and all-parallel programming,
+    beside the paper and the constant model; then the full p = 1..K sensitivity (lines of Markdown)."""
+    K = int(ds.p.values.max())
+    rows = [f"Circuit cost model: step period {float(ds.t_step) * 1e9:.3g} ns (array settling "
+            f"{float(ds.t_settle) * 1e12:.3g} ps), array energy per BasisN step {float(ds.e_step) * 1e12:.3g} pJ, "
+            f"per WS read {float(ds.e_read) * 1e12:.3g} pJ; TG + TIA/ADC area {_pct(ds.area_overhead_total)} "
+            f"(TIA/ADC alone {_pct(ds.area_overhead_periphery)}). Source: {ds.attrs.get('step_source', '?')}. "
+            f"Assumptions: {ds.attrs.get('step_assumptions', '?')}.", "",
+            "| network | programming | cycles / [13] p=K..1 | paper | constant model | cycles / [12] p=K..1 | paper "
+            "| constant model | EDP / [13] p=K..1 | paper | constant model | EDP / [12] p=K..1 | paper | constant model |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for b in ds.benchmark.values:
+        r = ds.sel(benchmark=b)
+        for prog in ds.programming.values:
+            q = r.sel(programming=prog)
+            cells = [SHORT.get(str(b), str(b)), str(prog)]
+            for c in ("cycle_ratio_row", "cycle_ratio_block", "edp_ratio_row", "edp_ratio_block"):
+                v = q[f"{c}_circuit"]
+                const = r[c] if prog == "serial" else r.get(f"{c}_all_parallel", r[c] * np.nan)
+                cells += [f"{_pct(v.sel(p=K))} .. {_pct(v.sel(p=1))}", _pct(r[f"{c}_paper"]), _pct(const)]
+            rows.append("| " + " | ".join(cells) + " |")
+    rows += ["", f"Sensitivity to pieces per step p (EDP / [13], serial programming; p = 1..{K}):", "",
+             "| network | " + " | ".join(f"p={int(p)}" for p in ds.p.values) + " |",
+             "|---|" + "---|" * ds.p.size]
+    for b in ds.benchmark.values:
+        v = ds.edp_ratio_row_circuit.sel(benchmark=b, programming="serial")
+        rows.append(f"| {SHORT.get(str(b), str(b))} | " + " | ".join(_pct(x) for x in v.values) + " |")
+    return rows
 
 
 def plot(ds, folder: Path) -> list:

@@ -38,7 +38,7 @@ from .parameters import (
     EnergyModel,
     ProgrammingScheme,
 )
-from .tables import PAPER_TABLE1, convention_counts, cycle_sweep, slowdown_table, table1
+from .tables import PAPER_TABLE1, circuit_table, convention_counts, cycle_sweep, slowdown_table, table1
 
 __all__ = [
     "Layer", "Network", "get_network", "NETWORK_NAMES", "BIG_NETWORKS", "SMALL_NETWORKS",
@@ -47,5 +47,5 @@ __all__ = [
     "EnergyModel", "DEFAULT_ENERGY", "AreaModel", "DEFAULT_AREA",
     "ws_cycles", "ws_ideal_cycles", "basisn_cycles", "basisn_pieces", "scheduled_basisn_steps",
     "crossover", "slowdown", "ws_energy", "basisn_energy", "edp", "tg_area_overhead",
-    "PAPER_TABLE1", "table1", "convention_counts", "cycle_sweep", "slowdown_table",
+    "PAPER_TABLE1", "table1", "circuit_table", "convention_counts", "cycle_sweep", "slowdown_table",
 ]

@@ -56,7 +56,7 @@ from .parameters import (
     ProgrammingScheme,
 )
 
-__all__ = ["PAPER_TABLE1", "table1", "convention_counts", "cycle_sweep", "slowdown_table", "crossbar_grid",
+__all__ = ["PAPER_TABLE1", "table1", "circuit_table", "convention_counts", "cycle_sweep", "slowdown_table", "crossbar_grid",
            "schedule_rule_table"]
 
 #: Table 1 of the paper (fractions; "0.113%" is 0.00113). ``ratio_available`` of
@@ -349,3 +349,76 @@ def slowdown_table(networks=BIG_NETWORKS, d: int = 256, m: int = 48, convention=
         coords={"network": nets, "scheme": ["row-based [13]", "block-based [12]"]},
         attrs={"slowdown_d": d, "slowdown_m": m},
     )
+
+
+def circuit_table(step, bits: int = 4, convention="bias-row", chip: ChipModel = NEURRAM_CHIP,
+                  energy: EnergyModel = DEFAULT_ENERGY, area: AreaModel = DEFAULT_AREA,
+                  row: ProgrammingScheme = ROW_BASED, block: ProgrammingScheme = BLOCK_BASED,
+                  periphery=None) -> xr.Dataset:
+    """Table 1's cycle and EDP ratios from circuit step costs, for p = 1..K pieces per step
+    and serial / all-crossbars-parallel programming, and the area with the read periphery.
+
+    Parameters
+    ----------
+    step : basisn.costmodel.circuit.StepCosts
+        Step time and energy (from the step-timing archive).
+    bits, convention, chip, energy, area, row, block
+        As :func:`table1` (``chip.programming_parallelism`` is overridden per column).
+    periphery : basisn.costmodel.circuit.PeripheryModel, optional
+        TIA + ADC per summing line (default :data:`~basisn.costmodel.circuit.DEFAULT_PERIPHERY`).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``network``, ``programming`` (``serial``, ``all_parallel``), ``p`` (1..K):
+        ``cycle_ratio_{row,block}_circuit``, ``edp_ratio_{row,block}_circuit``,
+        ``energy_ratio_{row,block}_circuit``; scalars ``t_step``, ``t_settle``, ``e_step``,
+        ``e_read``, ``area_overhead_periphery``, ``area_overhead_total``; the step's
+        assumptions and source in ``attrs``.
+    """
+    import dataclasses
+
+    from .circuit import DEFAULT_PERIPHERY, circuit_costs, periphery_area_overhead
+
+    periphery = DEFAULT_PERIPHERY if periphery is None else periphery
+    bits = check_bits(bits)
+    conv = get_convention(convention)
+    d, m, K = chip.d, chip.n_crossbars, chip.tg_sets
+    nets = list(BIG_NETWORKS)
+    progs = {"serial": 1, "all_parallel": None}
+    ps = np.arange(1, K + 1)
+    shape = (len(nets), len(progs), ps.size)
+    out = {f"{q}_ratio_{s}_circuit": np.zeros(shape) for q in ("cycle", "edp", "energy") for s in ("row", "block")}
+    for i, net in enumerate(nets):
+        for j, par in enumerate(progs.values()):
+            for k, p in enumerate(ps):
+                c = dataclasses.replace(chip, pieces_per_step=float(p), programming_parallelism=par)
+                for s, scheme in (("row", row), ("block", block)):
+                    r = circuit_costs(net, d, m, bits, K, float(p), step, scheme, conv, c, energy, periphery)
+                    out[f"cycle_ratio_{s}_circuit"][i, j, k] = r["delay_basisn"] / r["delay_ws"]
+                    out[f"edp_ratio_{s}_circuit"][i, j, k] = r["edp_basisn"] / r["edp_ws"]
+                    out[f"energy_ratio_{s}_circuit"][i, j, k] = r["energy_basisn"] / r["energy_ws"]
+    for k, v in out.items():
+        if not np.all(np.isfinite(v)) or np.any(v <= 0):
+            raise ParameterError(f"circuit table: {k} has non-finite or non-positive entries")
+    names = {"cycle": "BasisN delay / WS delay (circuit step time)", "edp": "BasisN EDP / WS EDP (circuit step costs)",
+             "energy": "BasisN energy / WS energy (circuit step costs)"}
+    dims = ("network", "programming", "p")
+    dv = {k: _var(v, dims, _FRACTION, names[k.split("_")[0]] + (" vs row-based [13]" if "_row_" in k else
+                                                               " vs block-based [12]")) for k, v in out.items()}
+    p_tg = tg_area_overhead(d, K, area)
+    p_per = periphery_area_overhead(d, K, periphery, area)
+    dv.update({
+        "t_step": _var(step.t_step, (), "s", "crossbar step period max(array settling, ADC conversion)"),
+        "t_settle": _var(step.t_settle, (), "s", "array settling to 1/2 LSB (step-timing archive)"),
+        "e_step": _var(step.e_step, (), "J", "array energy of one BasisN step (step-timing archive)"),
+        "e_read": _var(step.e_read, (), "J", "array energy of one WS read (step-timing archive)"),
+        "area_overhead_periphery": _var(p_per, (), _FRACTION,
+                                        f"{K * periphery.lines_per_set} x (TIA + ADC) / crossbar cell area"),
+        "area_overhead_total": _var(p_tg + p_per, (), _FRACTION, "(TGs + TIA/ADC periphery) / crossbar cell area"),
+    })
+    return xr.Dataset(dv, coords={"network": nets, "programming": list(progs),
+                                  "p": ("p", ps, {"units": "1", "long_name": "BasisN pieces per crossbar step"})},
+                      attrs={"step_source": step.source, "step_assumptions": " | ".join(step.assumptions),
+                             "step_n_archive": step.n_archive, "step_k_used": step.k_used,
+                             "periphery_differential": int(periphery.differential)})
