@@ -83,6 +83,9 @@ class PaperConfig:
     """ADC resolution of the settling criterion (bits). Assumption: 8, as ``e_adc``."""
     differential: bool = False
     """Differential columns: 2K summing lines (TIA + ADC) instead of K."""
+    accuracy_archive: str | None = None
+    """Accuracy-study archive (``studies/basisn_accuracy.py``) whose regularized models'
+    scheduled pieces per step are added to the p sensitivity; None: only p = 1..K."""
 
     def __post_init__(self):
         name = "PaperConfig"
@@ -107,7 +110,14 @@ class PaperConfig:
             check_int(d, "d", 1, 65536)
         for b in self.bits:
             check_int(b, "bits", 1, 16)
+        self.measured_p()
         self.step()  # a bad --step-timing archive or r_on/bits not in it: a named error before computing
+
+    def measured_p(self) -> dict:
+        """Pieces per step of the trained, regularized models (empty without an accuracy archive)."""
+        from basisn.costmodel.circuit import measured_pieces_per_step
+
+        return {} if self.accuracy_archive is None else measured_pieces_per_step(self.accuracy_archive, self.tg_sets)
 
     def periphery(self):
         from basisn.costmodel.circuit import PeripheryModel
@@ -173,7 +183,12 @@ def compute_tables(cfg: PaperConfig) -> xr.Dataset:
     tag = "all_parallel" if par == 1 else "sequential"
     for k in ("cycle_ratio_row", "cycle_ratio_block", "edp_ratio_row", "edp_ratio_block"):
         tab[f"{k}_{tag}"] = alt[k].assign_attrs(long_name=alt[k].attrs["long_name"] + f" ({tag} programming)")
-    circ = circuit_table(cfg.step(), cfg.table_bits, conv, chip, periphery=cfg.periphery(), **models)
+    meas = cfg.measured_p()
+    circ = circuit_table(cfg.step(), cfg.table_bits, conv, chip, periphery=cfg.periphery(),
+                         extra_p=[v["p"] for v in meas.values()], **models)
+    circ.attrs["measured_p"] = "; ".join(
+        f"{k}: p = {v['p']:.3g} (penalty {v['penalty']}, beta {v['beta']:g}, accuracy {v['accuracy']:.4f} vs "
+        f"{v['accuracy_beta0']:.4f} at beta 0; {v['source']})" for k, v in meas.items()) or "none (no --accuracy-archive)"
     tab = xr.merge([tab, circ], compat="no_conflicts", combine_attrs="drop_conflicts")
     plain_tab = table1(cfg.table_bits, "plain", chip, **models)
     for k in ("cycle_ratio_row", "cycle_ratio_block"):
@@ -239,6 +254,9 @@ class PaperStudy(Study):
                        help="TG on-resistance of the step-timing runs used, ohm (default 1000, assumption)")
         g.add_argument("--adc-bits", type=int_arg(1, 16), default=8,
                        help="ADC bits of the settling criterion (default 8, assumption)")
+        g.add_argument("--accuracy-archive", default=None, metavar="PATH",
+                       help="basisn_accuracy archive: pieces per step of its regularized digits/MNIST-1D models "
+                            "are added to the p sensitivity (default: p = 1..K only)")
         g.add_argument("--differential", action="store_true",
                        help="differential columns: 2K summing lines with TIA + ADC instead of K")
 
@@ -252,7 +270,8 @@ class PaperStudy(Study):
                            programming_parallelism=args.programming_parallelism, row_cycles=args.row_cycles,
                            block_cycles=args.block_cycles, params=tuple(args.param), convention=args.convention,
                            max_crossbars=args.max_crossbars, seed=args.seed, step_timing=args.step_timing,
-                           tg_r_on=args.tg_r_on, adc_bits=args.adc_bits, differential=args.differential)
+                           tg_r_on=args.tg_r_on, adc_bits=args.adc_bits, differential=args.differential,
+                           accuracy_archive=args.accuracy_archive)
 
     def tasks(self, config: PaperConfig):
         per_net = len(config.d) * len(config.bits)
@@ -303,6 +322,7 @@ class PaperStudy(Study):
         for key in ("energy", "area", "row", "block"):
             out.update(_attrs(key, m[key]))
         out.update({k: int(v) if isinstance(v, bool) else v for k, v in _attrs("periphery", config.periphery()).items()})
+        out.update(accuracy_archive=config.accuracy_archive or "none")
         out.update(step_timing=config.step_timing or "reference", tg_r_on=config.tg_r_on, adc_bits=config.adc_bits)
         return out
 
@@ -391,12 +411,14 @@ def circuit_markdown(ds) -> list:
                 const = r[c] if prog == "serial" else r.get(f"{c}_all_parallel", r[c] * np.nan)
                 cells += [f"{_pct(v.sel(p=K))} .. {_pct(v.sel(p=1))}", _pct(r[f"{c}_paper"]), _pct(const)]
             rows.append("| " + " | ".join(cells) + " |")
-    rows += ["", f"Sensitivity to pieces per step p (EDP / [13], serial programming; p = 1..{K}):", "",
-             "| network | " + " | ".join(f"p={int(p)}" for p in ds.p.values) + " |",
+    rows += ["", f"Sensitivity to pieces per step p (EDP / [13] | EDP / [12], serial programming; p = 1..{K} "
+             f"and p measured on trained models). Measured: {ds.attrs.get('measured_p', 'none')}", "",
+             "| network | " + " | ".join(f"p={float(p):.3g}" for p in ds.p.values) + " |",
              "|---|" + "---|" * ds.p.size]
     for b in ds.benchmark.values:
         v = ds.edp_ratio_row_circuit.sel(benchmark=b, programming="serial")
-        rows.append(f"| {SHORT.get(str(b), str(b))} | " + " | ".join(_pct(x) for x in v.values) + " |")
+        w = ds.edp_ratio_block_circuit.sel(benchmark=b, programming="serial")
+        rows.append(f"| {SHORT.get(str(b), str(b))} | " + " | ".join(f"{_pct(x)} / {_pct(y)}" for x, y in zip(v.values, w.values)) + " |")
     return rows
 
 

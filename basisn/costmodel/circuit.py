@@ -59,7 +59,7 @@ from .parameters import DEFAULT_AREA, DEFAULT_ENERGY, AreaModel, EnergyModel
 
 __all__ = ["SETTLE_EXPONENT", "REFERENCE_FILE", "REFERENCE_RECIPE", "PeripheryModel", "DEFAULT_PERIPHERY",
            "StepCosts", "load_step_table", "make_reference", "step_costs", "circuit_costs",
-           "periphery_area_overhead", "ws_compute_cycles"]
+           "periphery_area_overhead", "ws_compute_cycles", "measured_pieces_per_step"]
 
 #: Settling-time exponent in N used to extrapolate beyond the archive's largest N:
 #: median log-log slope of the 8-bit settling time after an input change, N = 32..256
@@ -325,6 +325,58 @@ def circuit_costs(network, d: int, m: int, bits: int, K: int, pieces_per_step: f
     t_b = c_b * step.t_step
     return {"energy_ws": e_ws, "delay_ws": t_ws, "edp_ws": e_ws * t_ws,
             "energy_basisn": e_b, "delay_basisn": t_b, "edp_basisn": e_b * t_b}
+
+
+def measured_pieces_per_step(path, K: int, max_drop: float = 0.01) -> dict:
+    """Pieces per crossbar step of the trained, contest-regularized models of an accuracy archive.
+
+    For each data set of a ``studies/basisn_accuracy.py`` archive: the largest seed-mean
+    ``reg_pieces_per_step`` over (penalty, beta) whose seed-mean accuracy is at most
+    ``max_drop`` below the unregularized (beta = 0) model's. Assumption: a loss of up to
+    1 percentage point is acceptable for the parallelism gained.
+
+    Returns
+    -------
+    dict
+        ``{dataset: {"p", "penalty", "beta", "accuracy", "accuracy_beta0"}}``.
+
+    Raises
+    ------
+    ArchiveError
+        Missing/unreadable file, not an accuracy archive, or another K than ``K``.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ArchiveError(f"--accuracy-archive {str(path)!r}: no such file (give a studies/basisn_accuracy.py archive)")
+    import xarray as xr
+
+    try:
+        ds = xr.load_dataset(p, engine="h5netcdf")
+    except Exception as exc:  # noqa: BLE001
+        raise ArchiveError(f"--accuracy-archive {str(path)!r}: not a readable HDF5 archive ({type(exc).__name__})") from None
+    if ds.attrs.get("study") != "basisn_accuracy" or "reg_pieces_per_step" not in ds:
+        raise ArchiveError(f"--accuracy-archive {str(path)!r}: not a basisn_accuracy archive with reg_pieces_per_step")
+    if int(ds.attrs.get("K", -1)) != K:
+        raise ArchiveError(f"--accuracy-archive {str(path)!r}: scheduled with K = {ds.attrs.get('K')}, "
+                           f"the table uses K = {K}")
+    pps = ds.reg_pieces_per_step.mean("seed")
+    acc = ds.reg_accuracy.mean("seed")
+    out = {}
+    for name in ds.dataset.values:
+        a, q = acc.sel(dataset=name), pps.sel(dataset=name)
+        a0 = float(a.sel(beta=0.0).max())
+        ok = (a >= a0 - max_drop) & np.isfinite(q)
+        best = q.where(ok).fillna(-1.0)
+        i = np.unravel_index(int(np.argmax(best.values)), best.shape)
+        sel = {best.dims[0]: i[0], best.dims[1]: i[1]}
+        val = float(q.isel(sel))
+        if not (math.isfinite(val) and 1.0 <= val <= K):
+            raise ArchiveError(f"--accuracy-archive {str(path)!r}: pieces per step {val!r} of {name} not in [1, {K}]")
+        out[str(name)] = {"p": val, "penalty": str(q.penalty.values[i[best.dims.index('penalty')]]),
+                          "beta": float(q.beta.values[i[best.dims.index('beta')]]),
+                          "accuracy": float(a.isel(sel)), "accuracy_beta0": a0,
+                          "source": f"{p} ({ds.attrs.get('command', '?')})"}
+    return out
 
 
 if __name__ == "__main__":  # regenerate the shipped reference from an archive

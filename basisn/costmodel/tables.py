@@ -354,7 +354,7 @@ def slowdown_table(networks=BIG_NETWORKS, d: int = 256, m: int = 48, convention=
 def circuit_table(step, bits: int = 4, convention="bias-row", chip: ChipModel = NEURRAM_CHIP,
                   energy: EnergyModel = DEFAULT_ENERGY, area: AreaModel = DEFAULT_AREA,
                   row: ProgrammingScheme = ROW_BASED, block: ProgrammingScheme = BLOCK_BASED,
-                  periphery=None) -> xr.Dataset:
+                  periphery=None, extra_p=()) -> xr.Dataset:
     """Table 1's cycle and EDP ratios from circuit step costs, for p = 1..K pieces per step
     and serial / all-crossbars-parallel programming, and the area with the read periphery.
 
@@ -366,6 +366,8 @@ def circuit_table(step, bits: int = 4, convention="bias-row", chip: ChipModel = 
         As :func:`table1` (``chip.programming_parallelism`` is overridden per column).
     periphery : basisn.costmodel.circuit.PeripheryModel, optional
         TIA + ADC per summing line (default :data:`~basisn.costmodel.circuit.DEFAULT_PERIPHERY`).
+    extra_p : sequence of float
+        Further pieces per step (e.g. measured on trained models), added to 1..K.
 
     Returns
     -------
@@ -386,7 +388,7 @@ def circuit_table(step, bits: int = 4, convention="bias-row", chip: ChipModel = 
     d, m, K = chip.d, chip.n_crossbars, chip.tg_sets
     nets = list(BIG_NETWORKS)
     progs = {"serial": 1, "all_parallel": None}
-    ps = np.arange(1, K + 1)
+    ps = np.unique(np.concatenate([np.arange(1, K + 1), np.asarray(extra_p, dtype=float)])).astype(float)
     shape = (len(nets), len(progs), ps.size)
     out = {f"{q}_ratio_{s}_circuit": np.zeros(shape) for q in ("cycle", "edp", "energy") for s in ("row", "block")}
     for i, net in enumerate(nets):

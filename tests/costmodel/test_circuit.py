@@ -135,3 +135,43 @@ def test_circuit_costs_are_finite():
     s = step_costs(load_step_table(None), 256, 4)
     r = circuit_costs("densenet121-cifar100", 256, 48, 4, 4, 2.0, s, "block", "bias-row")
     assert all(math.isfinite(v) and v > 0 for v in r.values())
+
+
+def fake_accuracy(path, K=4):
+    """Accuracy archive: beta 1 gains parallelism at a 0.5 pp loss, beta 3 more at a 5 pp loss."""
+    beta = [0.0, 1.0, 3.0]
+    acc = np.array([[0.90, 0.895, 0.85]] * 2)[None, :, :, None]  # dataset, penalty, beta, seed
+    pps = np.array([[1.2, 2.5, 3.5]] * 2)[None, :, :, None]
+    ds = xr.Dataset({"reg_accuracy": (("dataset", "penalty", "beta", "seed"), acc),
+                     "reg_pieces_per_step": (("dataset", "penalty", "beta", "seed"), pps)},
+                    coords={"dataset": ["digits"], "penalty": ["ones", "balanced"], "beta": beta, "seed": [0]},
+                    attrs={"study": "basisn_accuracy", "K": K, "command": "fake accuracy"})
+    ds.to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+def test_measured_pieces_per_step_respects_the_accuracy_bound(tmp_path):
+    from basisn.costmodel.circuit import measured_pieces_per_step
+
+    m = measured_pieces_per_step(fake_accuracy(tmp_path / "a.h5"), 4)
+    assert m["digits"]["p"] == 2.5 and m["digits"]["beta"] == 1.0  # beta 3 loses 5 pp: excluded
+    with pytest.raises(ArchiveError, match="K = 4, the table uses K = 8"):
+        measured_pieces_per_step(tmp_path / "a.h5", 8)
+
+
+def test_measured_p_reaches_the_table(tmp_path):
+    from basisn.paper_study import PaperConfig, compute_tables
+
+    cfg = PaperConfig(networks=("digits-mlp",), d=(64,), bits=(1,), max_crossbars=100,
+                      accuracy_archive=str(fake_accuracy(tmp_path / "a.h5")))
+    t = compute_tables(cfg)
+    assert 2.5 in t.p.values and "digits: p = 2.5" in t.attrs["measured_p"]
+    v = t.edp_ratio_row_circuit.sel(programming="serial")
+    assert (v.sel(p=2) > v.sel(p=2.5)).all() and (v.sel(p=2.5) > v.sel(p=3)).all()
+
+
+def test_bad_accuracy_archive_exits_2(tmp_path, capsys):
+    assert paper_figures.main([*QUICK, "--accuracy-archive", str(tmp_path / "no.h5"),
+                               "--out", str(tmp_path / "x.h5")]) == 2
+    err = capsys.readouterr().err
+    assert "--accuracy-archive" in err and "no such file" in err and err.count("\n") == 1
