@@ -115,4 +115,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the loop's per-preset lines
     sys.exit(main())

@@ -93,14 +93,15 @@ def chip_accuracy(net, chip: ChipSystem, x, y, x_cal, readout: Readout, noise_se
 
 def evaluate_fresh_chip(net, preset: HardwarePreset, chip_seed: int, x, y, x_cal, *, write: int = 0,
                         t: float | None = None, recalibrate: bool = False, readout: Readout | None = None,
-                        noise: int = 0) -> dict:
+                        noise: int = 0, read_noise: bool = True) -> dict:
     """Accuracy of ``net`` on a fresh chip (``preset`` with ``chip_seed``), as the study evaluates it.
 
     The basis is written (write ``write``), the readout calibrated on ``x_cal`` right after
     programming (at the cell's ``drift_t0``); with ``t`` the chip is read ``t`` seconds
     after programming, with the full scales of the first calibration or, with
     ``recalibrate``, re-calibrated (full scales and one digital gain per partition against
-    the outputs recorded after programming).
+    the outputs recorded after programming). ``noise`` selects the read-noise draws;
+    ``read_noise=False`` reads exactly.
 
     Returns
     -------
@@ -117,13 +118,14 @@ def evaluate_fresh_chip(net, preset: HardwarePreset, chip_seed: int, x, y, x_cal
     readout = preset.readout if readout is None else readout
     chip = write_network(net, preset, write=write)
     seed = (int(chip_seed), int(write), int(noise))
-    acc, hook = chip_accuracy(net, chip, x, y, x_cal, readout, seed, keep_reference=t is not None)
+    rs = None if read_noise else 0.0
+    acc, hook = chip_accuracy(net, chip, x, y, x_cal, readout, seed, read_sigma=rs, keep_reference=t is not None)
     out = {"accuracy": acc, "calibration_reads": hook.calibration_reads, "chip_seed": int(chip_seed),
            "t": float(preset.cell.drift_t0)}
     if t is None:
         return out
     chip_t = ChipSystem(chip.mapping.at_time(t))
-    hook_t = ChipReadout(CircuitCrossbar(chip_t), chip_t.mapping, readout, seed + (1,))
+    hook_t = ChipReadout(CircuitCrossbar(chip_t), chip_t.mapping, readout, seed + (1,), read_sigma=rs)
     if recalibrate:
         hook_t.recalibrate(net, x_cal, hook.reference)
     else:

@@ -67,7 +67,7 @@ from .measure import ChipSystem, ngspice_step_currents
 from .preset import PRESETS, HardwarePreset
 
 __all__ = ["LoopConfig", "run_loop", "summary_table", "make_figures", "layer_input_max", "spot_check",
-           "split_validation", "t_interval", "DRIFT_TIMES"]
+           "split_validation", "calibration_inputs", "t_interval", "tasks", "run_task", "DRIFT_TIMES"]
 
 log_ = logging.getLogger(__name__)
 
@@ -147,8 +147,12 @@ class LoopConfig:
             if b != 0:
                 Readout(adc_bits=b)  # ParameterError for bits outside 1-16
         for t in self.drift_times:
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not np.isfinite(t) or t < 0:
+                raise ParameterError(f"drift_times must hold finite times >= 0 s after programming, got {t!r}")
             for p in hw:
-                p.cell.drift(np.ones(1), t, 0)  # ParameterError for negative or too early times
+                if t < p.cell.drift_t0:
+                    raise ParameterError(f"drift_times: {t!r} s is before preset {p.name!r}'s verify read at "
+                                         f"drift_t0 = {p.cell.drift_t0!r} s; allowed t >= drift_t0")
         if not self.fs_percentiles:
             raise ParameterError("fs_percentiles needs at least one candidate")
         for q in self.fs_percentiles:
@@ -188,6 +192,12 @@ def split_validation(data: Dataset, fraction: float, seed: int) -> tuple[Dataset
     fit_data = Dataset(name=data.name, x_train=data.x_train[fit], y_train=data.y_train[fit], x_test=data.x_train[val],
                        y_test=data.y_train[val], n_classes=data.n_classes)
     return fit_data, data.x_train[val], data.y_train[val]
+
+
+def calibration_inputs(fit: Dataset, n: int, seed: int) -> np.ndarray:
+    """The ``n`` training inputs the readout calibration runs (the same for every chip of a seed)."""
+    perm = np.random.default_rng(np.random.SeedSequence([int(seed), 77])).permutation(len(fit.y_train))
+    return fit.x_train[perm[:n]]
 
 
 def t_interval(values, level: float = 0.95) -> tuple[float, float, int]:
@@ -344,11 +354,10 @@ def run_task(cfg: LoopConfig, seed: int, name: str, log=None) -> dict:
     out["acc_ideal_val"] = evaluate(net, x_val, y_val, crossbar=net.ideal_crossbar())
     out["t_train"] = time.perf_counter() - t0
     xmax = layer_input_max(net, fit.x_train)
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 77]))
     log(f"[seed {seed} {name}] (a) float {100 * out['acc_float']:.1f} %  (b) ideal-hardware BasisN "
         f"{100 * out['acc_ideal']:.1f} %")
     for preset in hw:
-        x_cal = fit.x_train[rng.permutation(len(fit.y_train))[:preset.readout.n_calibration]]
+        x_cal = calibration_inputs(fit, preset.readout.n_calibration, seed)
         r = _one_preset(cfg, seed, name, preset, net, proto, fit, x_val, y_val, xt, yt, x_cal, log)
         r["v_scale_first"] = preset.v_read / xmax[0]
         out["models"][(seed, preset.name, "basisn")] = net

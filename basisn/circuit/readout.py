@@ -117,13 +117,13 @@ class ChipReadout:
             self._record.setdefault(key, []).append(y)
             self.calibration_reads += n_reads
             return y
-        self.reads += n_reads
         if self.readout.adc_bits is not None:
             fs = self.full_scale.get(key)
             if fs is None:
                 raise ParameterError("ChipReadout: this layer partition was not calibrated; call calibrate(net, x_cal) "
                                      "after writing the network's codes")
             y = self.readout.convert(y, fs)
+        self.reads += n_reads
         return y * self.gain.get(key, 1.0)
 
     def _run(self, net, x_cal) -> dict:
