@@ -21,11 +21,15 @@ import threading
 import numpy as np
 import xarray as xr
 
+from crossbar.native.accuracy import check_finite
+from crossbar.native.dataset import to_dataset
+from crossbar.native.sources import source_values
+from crossbar.topology import check_topology
 from devices.errors import BackendError, NetlistError
 from netlists.netlist import Netlist
 from netlists.spice import to_ngspice
 
-__all__ = ["solve_ngspice", "find_library", "available"]
+__all__ = ["solve_ngspice", "find_library", "available", "loaded_circuits"]
 
 _lock = threading.Lock()
 _instance = None
@@ -79,20 +83,62 @@ def _shared():
     return _instance
 
 
+def _unload(ng) -> None:
+    """Drop every plot and the loaded circuit (called on every path, failures included)."""
+    for command in (lambda: ng.destroy("all"), ng.remove_circuit):
+        try:
+            command()
+        except Exception:  # nothing loaded (load failed) or already gone
+            pass
+
+
+def loaded_circuits(ng=None) -> int:
+    """Number of circuits loaded in the shared ngspice instance (0 after every solve)."""
+    ng = ng or _shared()
+    with _lock:
+        ng.clear_output()
+        try:
+            ng.exec_command("setcirc")
+        except Exception:  # ngspice: "there aren't any circuits loaded"
+            return 0
+        return sum(1 for line in ng.stdout.splitlines() if line.strip() and line[:1] in "\tC" and "\t" in line)
+
+
 def _run_deck(ng, deck: str) -> dict:
     ng.clear_output()
-    ng.load_circuit(deck)
-    ng.run()
-    err = [line for line in ng.stderr.splitlines() if line.strip() and not line.startswith("Warning")
-           and "Unsupported Ngspice version" not in line and "Note:" not in line]
-    plot = ng.last_plot
-    if not plot or plot == "const" or not plot.startswith("op"):
-        ng.remove_circuit()
-        raise BackendError("ngspice did not produce an operating point" + (": " + " | ".join(err[-5:]) if err else ""))
-    names = ng._ngspice_shared.ngSpice_AllVecs(plot.encode())
-    out = {}
+    try:
+        try:
+            ng.load_circuit(deck)
+            ng.run()
+        except Exception as exc:  # PySpice's NgSpiceCircuitError / NgSpiceCommandError
+            raise BackendError(f"ngspice failed: {exc}" + _errors(ng)) from None
+        plot = ng.last_plot
+        if not plot or plot == "const" or not plot.startswith("op"):
+            raise BackendError("ngspice did not produce an operating point" + _errors(ng))
+        out = _vectors(ng, plot)
+        err = _error_lines(ng)
+        if err and any(("singular" in e.lower() or "error" in e.lower()) for e in err):
+            raise BackendError("ngspice reported: " + " | ".join(err[-5:]))
+        return out
+    finally:
+        _unload(ng)
+
+
+def _error_lines(ng) -> list:
+    return [line for line in ng.stderr.splitlines() if line.strip() and not line.startswith("Warning")
+            and "Unsupported Ngspice version" not in line and "Note:" not in line]
+
+
+def _errors(ng) -> str:
+    err = _error_lines(ng)
+    return ": " + " | ".join(err[-5:]) if err else ""
+
+
+def _vectors(ng, plot) -> dict:
     from PySpice.Spice.NgSpice.Shared import ffi
 
+    names = ng._ngspice_shared.ngSpice_AllVecs(plot.encode())
+    out = {}
     k = 0
     while names[k] != ffi.NULL:
         name = ffi.string(names[k]).decode()
@@ -100,49 +146,55 @@ def _run_deck(ng, deck: str) -> dict:
         if info != ffi.NULL and info.v_realdata != ffi.NULL and info.v_length >= 1:
             out[name.lower()] = float(info.v_realdata[0])
         k += 1
-    ng.destroy("all")
-    ng.remove_circuit()
-    if err and any(("singular" in e.lower() or "error" in e.lower()) for e in err):
-        raise BackendError("ngspice reported: " + " | ".join(err[-5:]))
     return out
+
+
+def _lookup(res: dict, key: str, alt: str) -> float:
+    try:
+        return res[key]
+    except KeyError:
+        pass
+    try:  # ngspice names the vector of a numeric node "v(1)"
+        return res[alt]
+    except KeyError:
+        raise BackendError(f"ngspice result lacks vector {key!r}") from None
 
 
 def solve_ngspice(netlist: Netlist, sources=None, *, keep_voltages: bool = True) -> xr.Dataset:
     """Operating point(s) of ``netlist`` computed by ngspice; same Dataset as the native solver.
 
-    Batched ``sources`` (1-D arrays) run one ``.op`` per sample.
+    The netlist's topology and ``sources`` are checked by the same functions as for the
+    native solver (:func:`crossbar.topology.check_topology`,
+    :func:`crossbar.native.sources.source_values`), so both backends raise the same
+    named errors.  Batched ``sources`` (1-D arrays) run one ``.op`` per sample; the
+    circuit is unloaded after every run, failed or not.
+
+    Raises
+    ------
+    NetlistError, FloatingNodeError, VoltageSourceLoopError
+        As the native solver.
+    BackendError
+        ngspice is missing or failed.
+    IllConditionedError
+        ngspice returned a non-finite value.
     """
     if not isinstance(netlist, Netlist):
         raise NetlistError(f"solve_ngspice takes a netlists.Netlist, got {type(netlist).__name__}")
-    values = dict(sources or {})
-    lengths = {np.size(v) for v in values.values() if np.ndim(v) > 0}
-    if len(lengths) > 1:
-        raise NetlistError(f"batched source values must all have the same length, got lengths {sorted(lengths)}")
-    batched = bool(lengths)
-    S = lengths.pop() if lengths else 1
+    check_topology(netlist)
+    vdc, idc, batched = source_values(netlist, sources)
+    S = vdc.shape[0]
     nodes = list(netlist.nodes[1:])
     branches = list(netlist.vsources.names)
+    names = list(branches) + list(netlist.isources.names)
     v = np.empty((S, len(nodes)))
     i = np.empty((S, len(branches)))
     with _lock:
         ng = _shared()
         for s in range(S):
-            net = netlist.with_sources({k: (np.asarray(x).reshape(-1)[s] if np.ndim(x) else x) for k, x in values.items()})
+            net = netlist.with_sources(dict(zip(names, np.concatenate([vdc[s], idc[s]]).tolist()))) if sources else netlist
             res = _run_deck(ng, to_ngspice(net))
-            try:
-                v[s] = [res[n] for n in nodes]
-                i[s] = [res[f"{b}#branch"] for b in branches]
-            except KeyError as exc:
-                raise BackendError(f"ngspice result lacks vector {exc.args[0]!r}") from exc
-    if not batched:
-        v, i = v[0], i[0]
-    dv = ("sample", "node") if batched else ("node",)
-    di = ("sample", "branch") if batched else ("branch",)
-    data = {"i": (di, i, {"units": "A", "long_name": "voltage-source branch current (SPICE sign: into n+)"})}
-    coords = {"branch": ("branch", branches)}
-    if keep_voltages:
-        data["v"] = (dv, v, {"units": "V", "long_name": "node voltage"})
-        coords["node"] = ("node", nodes)
-    return xr.Dataset(data, coords=coords, attrs={"backend": "ngspice", "method": "ngspice-shared",
-                                                  "newton_iterations": -1, "residual": float("nan"),
-                                                  "residual_units": "A", "title": netlist.title})
+            v[s] = [_lookup(res, n, f"v({n})") for n in nodes]
+            i[s] = [_lookup(res, f"{b}#branch", f"i({b})") for b in branches]
+    check_finite(v, i)
+    return to_dataset(netlist, v if keep_voltages else None, i, batched, {
+        "backend": "ngspice", "method": "ngspice-shared", "newton_iterations": -1, "residual": float("nan")})

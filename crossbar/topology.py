@@ -1,4 +1,5 @@
-"""Checks made before any matrix is factorized: voltage-source loops and floating nodes."""
+"""Checks made before any backend solves: an empty netlist, voltage-source loops and
+floating nodes (both backends run them, so both raise the same named errors)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,16 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from devices.errors import FloatingNodeError, VoltageSourceLoopError
+from devices.errors import FloatingNodeError, NetlistError, VoltageSourceLoopError
 from netlists.netlist import Netlist
 
-__all__ = ["check_source_loops", "check_floating", "check_topology"]
+__all__ = ["check_not_empty", "check_source_loops", "check_floating", "check_topology"]
+
+
+def check_not_empty(netlist: Netlist) -> None:
+    """Raise :class:`NetlistError` for a netlist without elements (nothing to solve)."""
+    if netlist.n_elements == 0:
+        raise NetlistError(f"netlist {netlist.title!r} has no elements: nothing to solve")
 
 
 def check_source_loops(netlist: Netlist) -> None:
@@ -80,6 +87,17 @@ def check_floating(netlist: Netlist) -> None:
 
 
 def check_topology(netlist: Netlist) -> None:
-    """Both checks: source loops first, then floating nodes."""
+    """All checks: an empty netlist, then source loops, then floating nodes."""
+    check_not_empty(netlist)
     check_source_loops(netlist)
     check_floating(netlist)
+
+
+def check_native_support(netlist: Netlist) -> None:
+    """Refuse element kinds the native DC solver does not handle yet (inductors, sinh
+    cells) instead of solving a netlist with them left out; capacitors are open at DC."""
+    unsupported = [f"{len(t)} {what} ({', '.join(t.names[:3])}{', ...' if len(t) > 3 else ''})"
+                   for what, t in (("inductor(s)", netlist.inductors), ("sinh cell(s)", netlist.sinh_cells)) if len(t)]
+    if unsupported:
+        raise NetlistError(f"the native solver does not support {' and '.join(unsupported)} yet; "
+                           "solve with backend='ngspice'")

@@ -11,7 +11,10 @@
 ``devices.presets``          named presets with sources
 ``devices.errors``           the project's exception hierarchy
 
-Change a parameter with ``dataclasses.replace(obj, field=value)``.
+Change a parameter with ``dataclasses.replace(obj, field=value)``.  Fields are checked by
+``devices._check`` (the project's one validation helper): numbers only (strings and bools
+raise ``ParameterError``), stored converted to ``float``/``int``, inside physical ranges
+that keep ``1/R`` and the solver's products finite (see ``devices._check``).
 """
 
 from devices.errors import ParameterError

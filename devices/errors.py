@@ -24,6 +24,8 @@ ConvergenceError           RuntimeError    Newton-Raphson did not converge (carr
 BackendError               RuntimeError    an external simulator (ngspice) is missing
                                            or failed
 ArchiveError               RuntimeError    an archive cannot be written or read
+IllConditionedError        RuntimeError    a solve's estimated error exceeds the asked
+                                           accuracy, or its result is not finite
 =========================  ==============  ===========================================
 """
 
@@ -40,6 +42,7 @@ __all__ = [
     "ConvergenceError",
     "BackendError",
     "ArchiveError",
+    "IllConditionedError",
 ]
 
 
@@ -139,3 +142,24 @@ class BackendError(XbarError, RuntimeError):
 
 class ArchiveError(XbarError, RuntimeError):
     """An archive cannot be written or read."""
+
+
+class IllConditionedError(XbarError, RuntimeError):
+    """A solve whose answer cannot be trusted: the estimated error of the branch
+    currents exceeds the accuracy asked for (even after iterative refinement), or the
+    result is not finite.  Typical cause: resistances spanning many decades in one
+    netlist (1e-9 and 1e15 ohm), where a current is the small difference of large ones.
+
+    Attributes
+    ----------
+    error_estimate : float
+        Estimated absolute error of the worst branch current, ampere (inf when the
+        result is not finite).
+    scale : float
+        The current it had to resolve (the largest branch current), ampere.
+    """
+
+    def __init__(self, message: str, error_estimate: float = float("inf"), scale: float = float("nan")):
+        super().__init__(message)
+        self.error_estimate = float(error_estimate)
+        self.scale = float(scale)

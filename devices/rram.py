@@ -36,10 +36,7 @@ STREAM_WRITE, STREAM_STUCK, STREAM_DRIFT = 1, 2, 3
 
 
 def _fraction(owner, name, value) -> float:
-    v = _check.nonnegative(owner, name, value)
-    if v >= 1:
-        raise ParameterError(f"{owner}.{name} must be in [0, 1), got {value!r}")
-    return v
+    return _check.nonnegative(owner, name, value, hi=1.0, hi_open=True)
 
 
 def _seed_int(owner, name, value) -> int:
@@ -60,7 +57,8 @@ class RRAMCell:
     """
 
     g_min: float = 1e-6
-    """Lowest programmable conductance (high-resistance state), siemens. > 0."""
+    """Lowest programmable conductance (high-resistance state), siemens, in
+    ``devices._check.CONDUCTANCE`` ([1e-18, 1e12] S)."""
     g_max: float = 100e-6
     """Highest programmable conductance (low-resistance state), siemens. > g_min."""
     bits: int = 4
@@ -95,17 +93,19 @@ class RRAMCell:
 
     def __post_init__(self):
         name = type(self).__name__
-        g_min = _check.positive(name, "g_min", self.g_min, unit="S")
-        g_max = _check.positive(name, "g_max", self.g_max, unit="S")
+        g_min = _check.conductance(name, "g_min", self.g_min)
+        g_max = _check.conductance(name, "g_max", self.g_max)
         if g_max <= g_min:
             raise ParameterError(f"{name}.g_max must be > g_min = {g_min!r} S, got {self.g_max!r}")
-        _check.integer(name, "bits", self.bits, 1, 8)
+        vals = {"g_min": g_min, "g_max": g_max, "bits": _check.integer(name, "bits", self.bits, 1, 8)}
         for f in ("sigma", "verify_tolerance", "stuck_on", "stuck_off", "drift_nu", "drift_nu_sigma", "read_sigma"):
-            _fraction(name, f, getattr(self, f))
-        _check.integer(name, "max_pulses", self.max_pulses, 1, 1000)
-        if self.stuck_on + self.stuck_off >= 1:
+            vals[f] = _fraction(name, f, getattr(self, f))
+        vals["max_pulses"] = _check.integer(name, "max_pulses", self.max_pulses, 1, 1000)
+        if vals["stuck_on"] + vals["stuck_off"] >= 1:
             raise ParameterError(f"{name}: stuck_on + stuck_off must be < 1, got {self.stuck_on!r} + {self.stuck_off!r}")
-        _check.positive(name, "drift_t0", self.drift_t0, unit="s")
+        vals["drift_t0"] = _check.positive(name, "drift_t0", self.drift_t0, unit="s")
+        for f, v in vals.items():
+            object.__setattr__(self, f, v)
 
     @property
     def n_levels(self) -> int:

@@ -11,6 +11,16 @@ from devices.errors import ParameterError
 __all__ = ["LinearAccessTransistor", "NMOSLevel1", "TransmissionGate", "CMOSTransmissionGate"]
 
 
+def _kp(owner, name, value):
+    lo, hi = _check.TRANSCONDUCTANCE
+    return _check.number(owner, name, value, unit="A/V^2", lo=lo, hi=hi, what="a transconductance parameter")
+
+
+def _lambda(owner, name, value):
+    lo, hi = _check.INV_VOLTAGE
+    return _check.number(owner, name, value, unit="1/V", lo=lo, hi=hi)
+
+
 @dataclass(frozen=True)
 class LinearAccessTransistor:
     """An access transistor modelled as its linear on-resistance (a resistor in series
@@ -20,7 +30,7 @@ class LinearAccessTransistor:
     """On-resistance of the selected transistor, ohm. > 0."""
 
     def __post_init__(self):
-        _check.positive(type(self).__name__, "r_on", self.r_on, unit="ohm")
+        object.__setattr__(self, "r_on", _check.resistance(type(self).__name__, "r_on", self.r_on))
 
 
 @dataclass(frozen=True)
@@ -54,14 +64,13 @@ class NMOSLevel1:
 
     def __post_init__(self):
         name = type(self).__name__
-        _check.positive(name, "kp", self.kp, unit="A/V^2")
-        _check.positive(name, "w", self.w, unit="m")
-        _check.positive(name, "l", self.l, unit="m")
-        _check.finite(name, "vth", self.vth, unit="V")
-        _check.nonnegative(name, "lambda_", self.lambda_, unit="1/V")
-        vg = _check.finite(name, "v_gate", self.v_gate, unit="V")
-        if vg <= self.vth:
-            raise ParameterError(f"{name}.v_gate must exceed vth = {self.vth!r} V (the cell would be off), got {self.v_gate!r}")
+        vals = dict(kp=_kp(name, "kp", self.kp), w=_check.length(name, "w", self.w), l=_check.length(name, "l", self.l),
+                    vth=_check.voltage(name, "vth", self.vth), lambda_=_lambda(name, "lambda_", self.lambda_),
+                    v_gate=_check.voltage(name, "v_gate", self.v_gate))
+        if vals["v_gate"] <= vals["vth"]:
+            raise ParameterError(f"{name}.v_gate must exceed vth = {vals['vth']!r} V (the cell would be off), got {self.v_gate!r}")
+        for field, value in vals.items():
+            object.__setattr__(self, field, value)
 
     @property
     def beta(self) -> float:
@@ -89,10 +98,12 @@ class TransmissionGate:
 
     def __post_init__(self):
         name = type(self).__name__
-        r_on = _check.positive(name, "r_on", self.r_on, unit="ohm")
-        r_off = _check.positive(name, "r_off", self.r_off, unit="ohm", allow_inf=True)
+        r_on = _check.resistance(name, "r_on", self.r_on)
+        r_off = _check.resistance(name, "r_off", self.r_off, allow_inf=True)
         if r_off <= r_on:
             raise ParameterError(f"{name}.r_off must be > r_on = {r_on!r} ohm, got {self.r_off!r}")
+        object.__setattr__(self, "r_on", r_on)
+        object.__setattr__(self, "r_off", r_off)
 
     @property
     def off_is_open(self) -> bool:
@@ -134,17 +145,21 @@ class CMOSTransmissionGate:
 
     def __post_init__(self):
         name = type(self).__name__
-        for f in ("kp_n", "kp_p", "w_n", "w_p", "l"):
-            _check.positive(name, f, getattr(self, f))
-        if _check.finite(name, "vth_n", self.vth_n, unit="V") <= 0:
+        vals = {f: _kp(name, f, getattr(self, f)) for f in ("kp_n", "kp_p")}
+        vals.update({f: _check.length(name, f, getattr(self, f)) for f in ("w_n", "w_p", "l")})
+        vals["vth_n"] = _check.voltage(name, "vth_n", self.vth_n)
+        if vals["vth_n"] <= 0:
             raise ParameterError(f"{name}.vth_n must be > 0 V (an NMOS), got {self.vth_n!r}")
-        if _check.finite(name, "vth_p", self.vth_p, unit="V") >= 0:
+        vals["vth_p"] = _check.voltage(name, "vth_p", self.vth_p)
+        if vals["vth_p"] >= 0:
             raise ParameterError(f"{name}.vth_p must be < 0 V (a PMOS), got {self.vth_p!r}")
-        _check.nonnegative(name, "lambda_", self.lambda_, unit="1/V")
-        vdd = _check.finite(name, "v_dd", self.v_dd, unit="V")
-        if vdd <= max(self.vth_n, -self.vth_p):
-            raise ParameterError(f"{name}.v_dd must exceed both thresholds (|vth| <= {max(self.vth_n, -self.vth_p)!r} V), "
+        vals["lambda_"] = _lambda(name, "lambda_", self.lambda_)
+        vals["v_dd"] = vdd = _check.voltage(name, "v_dd", self.v_dd)
+        if vdd <= max(vals["vth_n"], -vals["vth_p"]):
+            raise ParameterError(f"{name}.v_dd must exceed both thresholds (|vth| <= {max(vals['vth_n'], -vals['vth_p'])!r} V), "
                                  f"got {self.v_dd!r}")
+        for field, value in vals.items():
+            object.__setattr__(self, field, value)
 
     @property
     def r_on_at_ground(self) -> float:

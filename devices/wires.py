@@ -13,7 +13,9 @@ __all__ = ["Wires"]
 class Wires:
     """Resistance of one wire segment (the piece of line between two adjacent cells),
     separately for wordlines, bitlines and TG summing lines.  Zero means an ideal wire:
-    the builder then merges the nodes instead of writing a 0-ohm resistor."""
+    the builder then merges the nodes instead of writing a 0-ohm resistor.  Non-zero values
+    lie in ``devices._check.RESISTANCE`` ([1e-12, 1e18] ohm); numbers only (a string such
+    as ``"2.5"`` raises :class:`devices.errors.ParameterError`); stored as ``float``."""
 
     r_wordline: float = 2.5
     """Wordline segment resistance, ohm, >= 0 (one segment also joins the driver to the first cell)."""
@@ -25,4 +27,5 @@ class Wires:
 
     def __post_init__(self):
         for f in ("r_wordline", "r_bitline", "r_summing"):
-            _check.nonnegative(type(self).__name__, f, getattr(self, f), unit="ohm")
+            value = _check.resistance(type(self).__name__, f, getattr(self, f), allow_zero=True)
+            object.__setattr__(self, f, value)

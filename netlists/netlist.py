@@ -10,7 +10,15 @@ table              element, SPICE card                          columns
 ``vsources``       ``V<name> <n+> <n-> DC <value>``             names, npos, nneg, dc (V)
 ``isources``       ``I<name> <n+> <n-> DC <value>``             names, npos, nneg, dc (A)
 ``mosfets``        ``M<name> <d> <g> <s> <b> <model> W= L=``    names, d, g, s, b, model, w, l
+``capacitors``     ``C<name> <n1> <n2> <value>``                names, n1, n2, value (F)
+``inductors``      ``L<name> <n1> <n2> <value>``                names, n1, n2, value (H)
+``sinh_cells``     ``B<name> <n1> <n2> I=g*v0*sinh((V(n1)-V(n2))/v0)``  names, n1, n2, g (S), v0 (V)
 =================  ===========================================  =========================
+
+At DC a capacitor is open and an inductor is a short.  A *sinh cell* is a two-terminal
+nonlinear RRAM cell whose current from ``n1`` through the cell to ``n2`` is
+``I = g * v0 * sinh(V / v0)`` with ``V = v(n1) - v(n2)``; its small-signal conductance at
+0 V is ``g`` (ngspice writes it as a behavioural current source, ``B`` card).
 
 Node columns hold indices into ``netlist.nodes`` (index 0 is ground).  Element and node
 names are case-insensitive and stored lower-case; element names start with the letter
@@ -26,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Iterator, Mapping
 
 import numpy as np
@@ -41,6 +49,9 @@ __all__ = [
     "CurrentSource",
     "Mosfet",
     "MOSModel",
+    "Capacitor",
+    "Inductor",
+    "SinhCell",
     "ElementTable",
     "GROUND",
 ]
@@ -121,6 +132,46 @@ class Mosfet:
 
 
 @dataclass(frozen=True)
+class Capacitor:
+    """A linear capacitor (open at DC).  SPICE: ``C<name> <n1> <n2> <value>``."""
+
+    name: str
+    n1: str
+    n2: str
+    value: float
+    """Capacitance, farad, > 0 and finite."""
+
+
+@dataclass(frozen=True)
+class Inductor:
+    """A linear inductor (a short at DC).  SPICE: ``L<name> <n1> <n2> <value>``."""
+
+    name: str
+    n1: str
+    n2: str
+    value: float
+    """Inductance, henry, > 0 and finite."""
+
+
+@dataclass(frozen=True)
+class SinhCell:
+    """A nonlinear RRAM cell: ``I = g * v0 * sinh((v(n1) - v(n2)) / v0)`` from ``n1``
+    through the cell to ``n2``.
+
+    SPICE (ngspice behavioural source, the one shape written and read back):
+    ``B<name> <n1> <n2> I=<g>*<v0>*sinh((V(<n1>)-V(<n2>))/<v0>)``.
+    """
+
+    name: str
+    n1: str
+    n2: str
+    g: float
+    """Small-signal conductance at 0 V, siemens, > 0 and finite."""
+    v0: float
+    """Voltage scale of the nonlinearity, volt, > 0 and finite (large ``v0``: nearly linear)."""
+
+
+@dataclass(frozen=True)
 class ElementTable:
     """Read-only arrays of one element kind (see the module docstring for columns)."""
 
@@ -143,6 +194,31 @@ def _frozen(a, dtype) -> np.ndarray:
     return a
 
 
+# kind letter -> (table attribute, element name in messages, node columns, value columns)
+# value columns: (column, rule, unit) with rule "positive" (finite and > 0) or "finite"
+_TWO_TERMINAL = {
+    "r": ("resistors", "resistor", ("n1", "n2"), (("value", "positive", "ohm"),)),
+    "v": ("vsources", "voltage source", ("npos", "nneg"), (("dc", "finite", "V"),)),
+    "i": ("isources", "current source", ("npos", "nneg"), (("dc", "finite", "A"),)),
+    "c": ("capacitors", "capacitor", ("n1", "n2"), (("value", "positive", "F"),)),
+    "l": ("inductors", "inductor", ("n1", "n2"), (("value", "positive", "H"),)),
+    "b": ("sinh_cells", "sinh cell", ("n1", "n2"), (("g", "positive", "S"), ("v0", "positive", "V"))),
+}
+_KINDS = "rvimclb"
+"""Element kinds in the order :meth:`Netlist.elements` yields them (SPICE letters)."""
+_TABLE_OF = {k: v[0] for k, v in _TWO_TERMINAL.items()} | {"m": "mosfets"}
+_KIND_NAMES = {k: v[1] for k, v in _TWO_TERMINAL.items()} | {"m": "MOSFET"}
+_DATACLASS = {"r": Resistor, "v": VoltageSource, "i": CurrentSource, "c": Capacitor, "l": Inductor, "b": SinhCell}
+
+
+def _empty_table(kind: str) -> ElementTable:
+    z, f = _frozen([], np.int64), _frozen([], float)
+    if kind == "m":
+        return ElementTable((), {"d": z, "g": z, "s": z, "b": z, "model": z, "w": f, "l": f})
+    _, _, ncols, vcols = _TWO_TERMINAL[kind]
+    return ElementTable((), {**{c: z for c in ncols}, **{c[0]: f for c in vcols}})
+
+
 # ---------------------------------------------------------------------------- netlist
 class Netlist:
     """An immutable circuit (see the module docstring).
@@ -152,23 +228,27 @@ class Netlist:
     title : str
     nodes : tuple of str
         Node names; ``nodes[0]`` is ground ``"0"``.
-    resistors, vsources, isources, mosfets : ElementTable
+    resistors, vsources, isources, mosfets, capacitors, inductors, sinh_cells : ElementTable
     models : dict of str -> MOSModel
     layout : object or None
         What built the netlist (e.g. :class:`netlists.builder.CrossbarLayout`), for
         studies that need to know which sources are inputs and outputs.
     """
 
-    __slots__ = ("title", "nodes", "resistors", "vsources", "isources", "mosfets", "models",
-                 "layout", "_node_index", "_element_index")
+    __slots__ = ("title", "nodes", "resistors", "vsources", "isources", "mosfets", "capacitors", "inductors",
+                 "sinh_cells", "models", "layout", "_node_index", "_element_index")
 
-    def __init__(self, title, nodes, resistors, vsources, isources, mosfets, models, layout=None):
+    def __init__(self, title, nodes, resistors, vsources, isources, mosfets, models, layout=None, *,
+                 capacitors=None, inductors=None, sinh_cells=None):
         object.__setattr__(self, "title", str(title))
         object.__setattr__(self, "nodes", tuple(nodes))
         object.__setattr__(self, "resistors", resistors)
         object.__setattr__(self, "vsources", vsources)
         object.__setattr__(self, "isources", isources)
         object.__setattr__(self, "mosfets", mosfets)
+        object.__setattr__(self, "capacitors", _empty_table("c") if capacitors is None else capacitors)
+        object.__setattr__(self, "inductors", _empty_table("l") if inductors is None else inductors)
+        object.__setattr__(self, "sinh_cells", _empty_table("b") if sinh_cells is None else sinh_cells)
         object.__setattr__(self, "models", dict(models))
         object.__setattr__(self, "layout", layout)
         object.__setattr__(self, "_node_index", None)
@@ -176,6 +256,11 @@ class Netlist:
 
     def __setattr__(self, key, value):
         raise AttributeError("Netlist is immutable; use NetlistBuilder or Netlist.with_sources")
+
+    def table(self, kind: str) -> ElementTable:
+        """The element table of one kind, by SPICE letter (``"r"``, ``"v"``, ``"i"``,
+        ``"m"``, ``"c"``, ``"l"``, ``"b"``)."""
+        return getattr(self, _TABLE_OF[kind])
 
     # -- lookups
     @property
@@ -185,12 +270,13 @@ class Netlist:
 
     @property
     def n_elements(self) -> int:
-        return len(self.resistors) + len(self.vsources) + len(self.isources) + len(self.mosfets)
+        """Number of elements of every kind (models not counted)."""
+        return sum(len(self.table(k)) for k in _KINDS)
 
     @property
     def is_linear(self) -> bool:
-        """True when the netlist has no MOSFET."""
-        return len(self.mosfets) == 0
+        """True when the netlist has no MOSFET and no sinh cell."""
+        return len(self.mosfets) == 0 and len(self.sinh_cells) == 0
 
     def node_index(self, name: str) -> int:
         """Index of node ``name`` (case-insensitive) in ``nodes``."""
@@ -214,8 +300,8 @@ class Netlist:
     def _locate(self, name):
         if self._element_index is None:
             idx = {}
-            for kind, table in (("r", self.resistors), ("v", self.vsources), ("i", self.isources), ("m", self.mosfets)):
-                for row, n in enumerate(table.names):
+            for kind in _KINDS:
+                for row, n in enumerate(self.table(kind).names):
                     idx[n] = (kind, row)
             object.__setattr__(self, "_element_index", idx)
         key = str(name).lower()
@@ -231,27 +317,23 @@ class Netlist:
 
     def _element(self, kind, row):
         nd = self.nodes
-        if kind == "r":
-            t = self.resistors
-            return Resistor(t.names[row], nd[t.n1[row]], nd[t.n2[row]], float(t.value[row]))
-        if kind == "v":
-            t = self.vsources
-            return VoltageSource(t.names[row], nd[t.npos[row]], nd[t.nneg[row]], float(t.dc[row]))
-        if kind == "i":
-            t = self.isources
-            return CurrentSource(t.names[row], nd[t.npos[row]], nd[t.nneg[row]], float(t.dc[row]))
-        t = self.mosfets
-        return Mosfet(t.names[row], nd[t.d[row]], nd[t.g[row]], nd[t.s[row]], nd[t.b[row]],
-                      self.model_names[t.model[row]], float(t.w[row]), float(t.l[row]))
+        t = self.table(kind)
+        if kind == "m":
+            return Mosfet(t.names[row], nd[t.d[row]], nd[t.g[row]], nd[t.s[row]], nd[t.b[row]],
+                          self.model_names[t.model[row]], float(t.w[row]), float(t.l[row]))
+        _, _, ncols, vcols = _TWO_TERMINAL[kind]
+        return _DATACLASS[kind](t.names[row], *(nd[t.columns[c][row]] for c in ncols),
+                                *(float(t.columns[c[0]][row]) for c in vcols))
 
     @property
     def model_names(self) -> tuple:
         return tuple(self.models)
 
     def elements(self) -> Iterator:
-        """Every element as a dataclass: resistors, voltage sources, current sources, MOSFETs."""
-        for kind, table in (("r", self.resistors), ("v", self.vsources), ("i", self.isources), ("m", self.mosfets)):
-            for row in range(len(table)):
+        """Every element as a dataclass: resistors, voltage sources, current sources, MOSFETs,
+        capacitors, inductors, sinh cells."""
+        for kind in _KINDS:
+            for row in range(len(self.table(kind))):
                 yield self._element(kind, row)
 
     # -- derived netlists
@@ -276,11 +358,13 @@ class Netlist:
                 raise NetlistError(f"{name!r} is a {_KIND_NAMES[kind]}, not an independent source")
         vs = ElementTable(self.vsources.names, dict(self.vsources.columns, dc=_frozen(vdc, float)))
         cs = ElementTable(self.isources.names, dict(self.isources.columns, dc=_frozen(idc, float)))
-        return Netlist(self.title, self.nodes, self.resistors, vs, cs, self.mosfets, self.models, self.layout)
+        return Netlist(self.title, self.nodes, self.resistors, vs, cs, self.mosfets, self.models, self.layout,
+                       capacitors=self.capacitors, inductors=self.inductors, sinh_cells=self.sinh_cells)
 
     def __repr__(self) -> str:
         return (f"<Netlist {self.title!r}: {self.n_nodes} nodes, {len(self.resistors)} R, "
-                f"{len(self.vsources)} V, {len(self.isources)} I, {len(self.mosfets)} M>")
+                f"{len(self.vsources)} V, {len(self.isources)} I, {len(self.mosfets)} M, "
+                f"{len(self.capacitors)} C, {len(self.inductors)} L, {len(self.sinh_cells)} B>")
 
     def __eq__(self, other) -> bool:
         """Same nodes (by name), same elements and values (titles and layout ignored)."""
@@ -291,13 +375,10 @@ class Netlist:
     __hash__ = None
 
 
-_KIND_NAMES = {"r": "resistor", "v": "voltage source", "i": "current source", "m": "MOSFET"}
-
-
 def _canonical(n: Netlist):
     items = []
     for e in n.elements():
-        items.append(tuple(e.__dict__.items()))
+        items.append((type(e).__name__,) + tuple(e.__dict__.items()))
     return sorted(items), sorted(n.models.items())
 
 
@@ -323,7 +404,7 @@ class NetlistBuilder:
         self.title = str(title)
         self._nodes = [GROUND]
         self._index = {GROUND: 0, "gnd": 0}
-        self._tables = {k: [] for k in "rvim"}
+        self._tables = {k: [] for k in _KINDS}
         self._models = {}
         self.layout = None
 
@@ -346,47 +427,91 @@ class NetlistBuilder:
 
     # -- elements
     def add(self, element) -> None:
-        """Add one element dataclass (Resistor, VoltageSource, CurrentSource, Mosfet) or a MOSModel."""
+        """Add one element dataclass (Resistor, VoltageSource, CurrentSource, Mosfet,
+        Capacitor, Inductor, SinhCell) or a MOSModel."""
         if isinstance(element, MOSModel):
             self.model(element)
-        elif isinstance(element, Resistor):
-            self.resistor(element.name, element.n1, element.n2, element.value)
-        elif isinstance(element, VoltageSource):
-            self.vsource(element.name, element.npos, element.nneg, element.dc)
-        elif isinstance(element, CurrentSource):
-            self.isource(element.name, element.npos, element.nneg, element.dc)
         elif isinstance(element, Mosfet):
             self.mosfet(element.name, element.d, element.g, element.s, element.b, element.model, element.w, element.l)
         else:
-            raise NetlistError(f"cannot add {type(element).__name__}: expected Resistor, VoltageSource, CurrentSource, Mosfet or MOSModel")
+            for kind, cls in _DATACLASS.items():
+                if type(element) is cls:
+                    self._add_one(kind, element.name, *(getattr(element, f.name) for f in fields(cls)[1:]))
+                    return
+            raise NetlistError(f"cannot add {type(element).__name__}: expected one of "
+                               f"{[c.__name__ for c in _DATACLASS.values()] + ['Mosfet', 'MOSModel']}")
+
+    def _add_one(self, kind, name, *args):
+        _, _, ncols, vcols = _TWO_TERMINAL[kind]
+        nodes = [[self.node(a)] for a in args[:len(ncols)]]
+        values = [[v] for v in args[len(ncols):]]
+        self._tables[kind].append(([str(name).lower()], *nodes, *values))
 
     def resistor(self, name, n1, n2, value):
-        self._tables["r"].append(([str(name).lower()], [self.node(n1)], [self.node(n2)], [value]))
+        """One resistor, ``value`` in ohm."""
+        self._add_one("r", name, n1, n2, value)
 
     def vsource(self, name, npos, nneg, dc):
-        self._tables["v"].append(([str(name).lower()], [self.node(npos)], [self.node(nneg)], [dc]))
+        """One DC voltage source, ``dc`` in volt."""
+        self._add_one("v", name, npos, nneg, dc)
 
     def isource(self, name, npos, nneg, dc):
-        self._tables["i"].append(([str(name).lower()], [self.node(npos)], [self.node(nneg)], [dc]))
+        """One DC current source, ``dc`` in ampere (out of ``npos``, through it, into ``nneg``)."""
+        self._add_one("i", name, npos, nneg, dc)
+
+    def capacitor(self, name, n1, n2, value):
+        """One capacitor, ``value`` in farad."""
+        self._add_one("c", name, n1, n2, value)
+
+    def inductor(self, name, n1, n2, value):
+        """One inductor, ``value`` in henry."""
+        self._add_one("l", name, n1, n2, value)
+
+    def sinh_cell(self, name, n1, n2, g, v0):
+        """One sinh cell ``I = g * v0 * sinh((v(n1) - v(n2)) / v0)``; ``g`` in siemens, ``v0`` in volt."""
+        self._add_one("b", name, n1, n2, g, v0)
 
     def mosfet(self, name, d, g, s, b, model, w, l):
+        """One MOSFET using model ``model``; ``w`` and ``l`` in metre."""
         self._tables["m"].append(([str(name).lower()], [self.node(d)], [self.node(g)], [self.node(s)],
                                   [self.node(b)], [str(model).lower()], [w], [l]))
 
     def model(self, model: MOSModel):
+        """Define a MOSFET model card."""
         key = model.name.lower()
         if key in self._models:
             raise NetlistError(f"model {model.name!r} defined twice")
         self._models[key] = MOSModel(key, model.polarity.lower(), model.vto, model.kp, model.lambda_)
 
+    def _add_many(self, kind, names, *columns):
+        self._tables[kind].append((list(names), *columns))
+
     def resistors(self, names, n1, n2, values):
-        """Add many resistors at once (node indices from :meth:`node`/:meth:`nodes`)."""
-        self._tables["r"].append((list(names), n1, n2, values))
+        """Add many resistors at once (node indices from :meth:`node`/:meth:`nodes`; ohm)."""
+        self._add_many("r", names, n1, n2, values)
 
     def vsources(self, names, npos, nneg, dc):
-        self._tables["v"].append((list(names), npos, nneg, dc))
+        """Add many DC voltage sources at once (node indices; volt)."""
+        self._add_many("v", names, npos, nneg, dc)
+
+    def isources(self, names, npos, nneg, dc):
+        """Add many DC current sources at once (node indices; ampere)."""
+        self._add_many("i", names, npos, nneg, dc)
+
+    def capacitors(self, names, n1, n2, values):
+        """Add many capacitors at once (node indices; farad)."""
+        self._add_many("c", names, n1, n2, values)
+
+    def inductors(self, names, n1, n2, values):
+        """Add many inductors at once (node indices; henry)."""
+        self._add_many("l", names, n1, n2, values)
+
+    def sinh_cells(self, names, n1, n2, g, v0):
+        """Add many sinh cells at once (node indices; ``g`` in siemens, ``v0`` in volt)."""
+        self._add_many("b", names, n1, n2, g, v0)
 
     def mosfets(self, names, d, g, s, b, model, w, l):
+        """Add many MOSFETs of one model at once (node indices; ``w``, ``l`` in metre)."""
         n = len(names)
         self._tables["m"].append((list(names), d, g, s, b, [str(model).lower()] * n,
                                   np.broadcast_to(np.asarray(w, float), (n,)),
@@ -400,8 +525,9 @@ class NetlistBuilder:
         ------
         NetlistError
             Duplicate or malformed names, element names not starting with their kind's
-            letter, non-finite or non-positive resistances, unknown MOSFET models,
-            non-positive W or L, an element whose terminals are all one node.
+            letter, non-finite or non-positive resistances, capacitances, inductances,
+            sinh-cell ``g`` or ``v0``, unknown MOSFET models, non-positive W or L, an
+            element whose terminals are all one node.
         """
         nn = len(self._nodes)
         tables = {}
@@ -433,37 +559,30 @@ class NetlistBuilder:
                 raise NetlistError(f"{what}: node index out of range")
             return _frozen(a, np.int64)
 
-        def vals(a, what, names, positive=False):
+        def vals(a, what, names, positive=False, label="value", unit=""):
             a = np.asarray(a, dtype=float)
             ok = np.isfinite(a) & (a > 0 if positive else True)
             if not ok.all():
                 k = int(np.flatnonzero(~ok)[0])
                 need = "finite and > 0" if positive else "finite"
-                raise NetlistError(f"{what} {names[k]!r}: value must be {need}, got {a[k]!r}")
+                unit = f" {unit}" if unit and label != "value" else ""
+                raise NetlistError(f"{what} {names[k]!r}: {label} must be {need}{unit}, got {float(a[k])!r}")
             return _frozen(a, float)
 
-        rn, rc = tables["r"]
-        if rn:
-            n1, n2 = idx(rc[0], "resistor", rn), idx(rc[1], "resistor", rn)
-            same = np.flatnonzero(n1 == n2)
-            if same.size:
-                raise NetlistError(f"resistor {rn[same[0]]!r} has both terminals on node {self._nodes[n1[same[0]]]!r}")
-            R = ElementTable(tuple(rn), {"n1": n1, "n2": n2, "value": vals(rc[2], "resistor", rn, positive=True)})
-        else:
-            R = ElementTable((), {"n1": _frozen([], np.int64), "n2": _frozen([], np.int64), "value": _frozen([], float)})
         out = {}
-        for kind in "vi":
+        for kind, (attr, what, ncols, vcols) in _TWO_TERMINAL.items():
             names, c = tables[kind]
-            what = _KIND_NAMES[kind]
-            if names:
-                p, m = idx(c[0], what, names), idx(c[1], what, names)
-                same = np.flatnonzero(p == m)
-                if same.size:
-                    raise NetlistError(f"{what} {names[same[0]]!r} has both terminals on node {self._nodes[p[same[0]]]!r}")
-                out[kind] = ElementTable(tuple(names), {"npos": p, "nneg": m, "dc": vals(c[2], what, names)})
-            else:
-                z = _frozen([], np.int64)
-                out[kind] = ElementTable((), {"npos": z, "nneg": z, "dc": _frozen([], float)})
+            if not names:
+                out[attr] = _empty_table(kind)
+                continue
+            p, m = idx(c[0], what, names), idx(c[1], what, names)
+            same = np.flatnonzero(p == m)
+            if same.size:
+                raise NetlistError(f"{what} {names[same[0]]!r} has both terminals on node {self._nodes[p[same[0]]]!r}")
+            cols = {ncols[0]: p, ncols[1]: m}
+            for k, (col, rule, unit) in enumerate(vcols):
+                cols[col] = vals(c[2 + k], what, names, positive=rule == "positive", label=col, unit=unit)
+            out[attr] = ElementTable(tuple(names), cols)
         mn, mc = tables["m"]
         model_names = tuple(self._models)
         if mn:
@@ -481,8 +600,7 @@ class NetlistBuilder:
                 k = int(np.flatnonzero(M.d == M.s)[0])
                 raise NetlistError(f"MOSFET {mn[k]!r} has drain and source on the same node")
         else:
-            z = _frozen([], np.int64)
-            M = ElementTable((), {"d": z, "g": z, "s": z, "b": z, "model": z, "w": _frozen([], float), "l": _frozen([], float)})
+            M = _empty_table("m")
         for m in self._models.values():
             if m.polarity not in ("nmos", "pmos"):
                 raise NetlistError(f"model {m.name!r}: polarity must be 'nmos' or 'pmos', got {m.polarity!r}")
@@ -492,4 +610,6 @@ class NetlistBuilder:
                 raise NetlistError(f"model {m.name!r}: lambda must be finite and >= 0 1/V, got {m.lambda_!r}")
             if not math.isfinite(m.vto):
                 raise NetlistError(f"model {m.name!r}: vto must be finite, got {m.vto!r}")
-        return Netlist(self.title, self._nodes, R, out["v"], out["i"], M, self._models, self.layout)
+        return Netlist(self.title, self._nodes, out["resistors"], out["vsources"], out["isources"], M, self._models,
+                       self.layout, capacitors=out["capacitors"], inductors=out["inductors"],
+                       sinh_cells=out["sinh_cells"])

@@ -20,6 +20,10 @@
     ``I<name> n+ n- [DC] value``
     ``M<name> d g s b model [W=w] [L=l]``     defaults W = L = 100 um (ngspice's
                                               defaults)
+    ``C<name> n1 n2 value``                   farad (open at DC)
+    ``L<name> n1 n2 value``                   henry (a short at DC)
+    ``B<name> n1 n2 I=g*v0*sinh((V(n1)-V(n2))/v0)``  a sinh cell, exactly this shape
+                                              (plain numbers, no spaces)
     ``.model name nmos|pmos (level=1 ...)``   parameters ``level`` (1 only), ``vto``,
                                               ``kp``, ``lambda``; ``is``/``js`` only 0
     ``.op``, ``.options ...``, ``.end``       ``.options`` is accepted and ignored
@@ -30,7 +34,7 @@
     Numbers take SPICE's suffixes ``t g meg k m u n p f`` (and ``mil``) followed by
     optional unit letters (``10kohm``).  Everything else is rejected with
     :class:`devices.errors.SpiceSyntaxError`, naming the line and the card: other
-    element letters (C, L, D, E, X, ...), dot commands such as ``.tran``, ``.param``,
+    element letters (D, E, X, ...), dot commands such as ``.tran``, ``.param``,
     ``.subckt``, and never-passed-on input: ``.include``/``.lib`` (file access),
     ``.control``/``.endc`` blocks and shell escapes (``!``, ``shell``).
 """
@@ -100,8 +104,40 @@ def to_ngspice(netlist: Netlist, options: dict | None = None) -> str:
     lines.extend(f"{n} {nodes[d]} {nodes[g]} {nodes[s]} {nodes[b]} {models[k]} W={_fmt(w)} L={_fmt(l)}"
                  for n, d, g, s, b, k, w, l in zip(M.names, M.d.tolist(), M.g.tolist(), M.s.tolist(),
                                                     M.b.tolist(), M.model.tolist(), M.w.tolist(), M.l.tolist()))
+    for table in (netlist.capacitors, netlist.inductors):
+        lines.extend(f"{n} {nodes[a]} {nodes[b]} {_fmt(v)}" for n, a, b, v in
+                     zip(table.names, table.n1.tolist(), table.n2.tolist(), table.value.tolist()))
+    B = netlist.sinh_cells
+    lines.extend(_sinh_card(n, nodes[a], nodes[b], g, v0) for n, a, b, g, v0 in
+                 zip(B.names, B.n1.tolist(), B.n2.tolist(), B.g.tolist(), B.v0.tolist()))
     lines += [".op", ".end", ""]
     return "\n".join(lines)
+
+
+def _sinh_card(name, n1, n2, g, v0) -> str:
+    """The one B-card shape of a sinh cell."""
+    return f"{name} {n1} {n2} I={_fmt(g)}*{_fmt(v0)}*sinh((V({n1})-V({n2}))/{_fmt(v0)})"
+
+
+_PLAIN_NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
+_SINH_EXPR = re.compile(rf"i=({_PLAIN_NUM})\*({_PLAIN_NUM})\*sinh\(\(v\(([^()\s]+)\)-v\(([^()\s]+)\)\)/({_PLAIN_NUM})\)")
+
+
+def _read_sinh(tok, no, head):
+    """(g, v0) of a B card in the one accepted shape, else SpiceSyntaxError."""
+    shape = "'B<name> n1 n2 I=<g>*<v0>*sinh((V(n1)-V(n2))/<v0>)'"
+    m = _SINH_EXPR.fullmatch(tok[3]) if len(tok) == 4 and len(tok[3]) <= 512 else None
+    if m is None:
+        raise SpiceSyntaxError(f"{head}: behavioural sources are accepted only as sinh cells {shape}",
+                               line=no, card=head)
+    g, v0, a, b, v0b = m.groups()
+    if (a, b) != (tok[1], tok[2]):
+        raise SpiceSyntaxError(f"{head}: the sinh cell's V({a})-V({b}) must name its own terminals "
+                               f"{tok[1]} and {tok[2]} ({shape})", line=no, card=head)
+    if float(v0) != float(v0b):
+        raise SpiceSyntaxError(f"{head}: the two v0 of a sinh cell must be equal, got {v0} and {v0b} ({shape})",
+                               line=no, card=head)
+    return float(g), float(v0)
 
 
 def parse_value(token: str, *, line: int | None = None, card: str | None = None) -> float:
@@ -162,7 +198,6 @@ def read_spice(source) -> Netlist:
         raise SpiceSyntaxError("empty input: a SPICE deck needs a title line", line=1)
     title = cards[0][1].strip().lstrip("*").strip() or "netlist"
     b = NetlistBuilder(title)
-    pending_m = []
     seen = {}
     ended = False
     for no, card in cards[1:]:
@@ -187,18 +222,23 @@ def read_spice(source) -> Netlist:
                 _read_model(b, tok, no)
             continue
         letter = head[0]
-        if letter not in "rvim":
-            raise SpiceSyntaxError(f"unsupported element {head!r}: the reader accepts R, V, I and M cards", line=no,
-                                   card=head)
+        if letter not in "rvimclb":
+            raise SpiceSyntaxError(f"unsupported element {head!r}: the reader accepts R, V, I, M, C, L and B "
+                                   "(sinh cell) cards", line=no, card=head)
         if head in seen:
             raise SpiceSyntaxError(f"element {head!r} defined twice (first on line {seen[head]})", line=no, card=head)
         seen[head] = no
         try:
-            if letter == "r":
+            if letter in "rcl":
                 if len(tok) != 4:
-                    raise SpiceSyntaxError(f"{head}: expected 'R<name> n1 n2 value', got {len(tok)} fields", line=no, card=head)
-                val = tok[3][2:] if tok[3].startswith("r=") else tok[3]
-                b.resistor(head, _node(tok[1]), _node(tok[2]), parse_value(val, line=no, card=head))
+                    raise SpiceSyntaxError(f"{head}: expected '{letter.upper()}<name> n1 n2 value', got {len(tok)} "
+                                           "fields", line=no, card=head)
+                val = tok[3][2:] if tok[3].startswith(letter + "=") else tok[3]
+                add = {"r": b.resistor, "c": b.capacitor, "l": b.inductor}[letter]
+                add(head, _node(tok[1]), _node(tok[2]), parse_value(val, line=no, card=head))
+            elif letter == "b":
+                g, v0 = _read_sinh(tok, no, head)
+                b.sinh_cell(head, _node(tok[1]), _node(tok[2]), g, v0)
             elif letter in "vi":
                 rest = tok[3:]
                 if rest and rest[0] == "dc":
@@ -218,7 +258,6 @@ def read_spice(source) -> Netlist:
                         raise SpiceSyntaxError(f"{head}: unsupported instance parameter {p!r} (only W= and L=)",
                                                line=no, card=head)
                     params[k] = parse_value(v, line=no, card=head)
-                pending_m.append((no, head))
                 b.mosfet(head, *(_node(t) for t in tok[1:5]), tok[5], params["w"], params["l"])
         except NetlistError as exc:
             if isinstance(exc, SpiceSyntaxError):
@@ -229,11 +268,12 @@ def read_spice(source) -> Netlist:
     except SpiceSyntaxError:
         raise
     except NetlistError as exc:
-        line = None
-        for no, name in pending_m:
+        line = card = None
+        for name, no in seen.items():
             if repr(name) in str(exc):
-                line = no
-        raise SpiceSyntaxError(str(exc), line=line) from exc
+                line, card = no, name
+                break
+        raise SpiceSyntaxError(str(exc), line=line, card=card) from exc
 
 
 def _node(tok: str) -> str:

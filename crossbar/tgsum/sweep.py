@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from crossbar.archive import check_writable, provenance, read_dataset, write_dataset
+from crossbar.archive import check_writable, decode_dataset, encode_dataset, provenance, read_dataset, write_dataset
 from crossbar.tgsum import metrics as M
 from devices import LinearAccessTransistor, RRAMCell, TransmissionGate, Wires
 from devices.errors import ArchiveError, BasisContestError, ParameterError
@@ -539,6 +539,7 @@ def run_study(config: StudyConfig, out, *, backend: str = "native", jobs: int = 
                                    wall_time_s=float(time.perf_counter() - t_start), wall_time_units="s",
                                    complete=int(final and len(pts) == len(todo)),
                                    native_factorization="cholmod" if _have_cholmod() else "superlu"))
+        ds = decode_dataset(encode_dataset(ds))
         write_dataset(ds, out)
         return ds
 

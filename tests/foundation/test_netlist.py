@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from devices.errors import NetlistError
-from netlists import MOSModel, Mosfet, NetlistBuilder, Resistor, VoltageSource
+from netlists import Capacitor, Inductor, MOSModel, Mosfet, NetlistBuilder, Resistor, SinhCell, VoltageSource
 
 
 def divider():
@@ -78,3 +78,77 @@ def test_bulk_add_matches_single():
     c.resistor("r1", "b", "c", 2.0)
     c.vsource("v1", "a", "0", 1)
     assert one == c.build()
+
+
+def _rlc_sinh():
+    b = NetlistBuilder("rlc")
+    b.vsource("v1", "in", "0", 0.3)
+    b.resistor("r1", "in", "a", 1e3)
+    b.capacitor("c1", "a", "0", 1e-12)
+    b.inductor("l1", "a", "b", 1e-6)
+    b.sinh_cell("b1", "b", "0", 1e-5, 0.25)
+    return b.build()
+
+
+def test_capacitors_inductors_sinh_cells():
+    n = _rlc_sinh()
+    assert n.element("C1") == Capacitor("c1", "a", "0", 1e-12)
+    assert n.element("l1") == Inductor("l1", "a", "b", 1e-6)
+    assert n.element("b1") == SinhCell("b1", "b", "0", 1e-5, 0.25)
+    assert n.n_elements == 5
+    assert [type(e).__name__ for e in n.elements()] == ["Resistor", "VoltageSource", "Capacitor", "Inductor",
+                                                        "SinhCell"]
+    assert not n.is_linear
+    assert "1 C, 1 L, 1 B" in repr(n)
+    assert list(n.sinh_cells.columns) == ["n1", "n2", "g", "v0"]
+    assert list(n.capacitors.columns) == list(n.inductors.columns) == ["n1", "n2", "value"]
+    # a linear netlist with C and L stays linear
+    b = NetlistBuilder()
+    b.vsource("v1", "a", "0", 1.0)
+    b.capacitor("c1", "a", "0", 1e-9)
+    assert b.build().is_linear
+    # equality sees the new kinds and their values
+    assert n == _rlc_sinh()
+    b = NetlistBuilder()
+    for e in n.elements():
+        b.add(e if not isinstance(e, SinhCell) else SinhCell(e.name, e.n1, e.n2, e.g, 0.5))
+    assert b.build() != n
+    # with_sources keeps them
+    assert n.with_sources(v1=0.1).element("b1") == n.element("b1")
+
+
+def test_bulk_capacitors_inductors_sinh_cells_match_single():
+    b = NetlistBuilder()
+    idx = b.nodes(["a", "b", "c"])
+    b.capacitors(["c0", "c1"], idx[:2], idx[1:], np.array([1e-12, 2e-12]))
+    b.inductors(["l0"], idx[:1], idx[2:], np.array([1e-9]))
+    b.sinh_cells(["b0", "b1"], idx[:2], np.zeros(2, np.int64), np.array([1e-6, 2e-6]), np.array([0.2, 0.3]))
+    c = NetlistBuilder()
+    c.capacitor("c0", "a", "b", 1e-12)
+    c.capacitor("c1", "b", "c", 2e-12)
+    c.inductor("l0", "a", "c", 1e-9)
+    c.sinh_cell("b0", "a", "0", 1e-6, 0.2)
+    c.sinh_cell("b1", "b", "0", 2e-6, 0.3)
+    assert b.build() == c.build()
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda b: b.capacitor("c1", "a", "0", 0.0), "capacitor 'c1': value must be finite and > 0"),
+    (lambda b: b.capacitor("c1", "a", "0", float("nan")), "value must be finite and > 0"),
+    (lambda b: b.capacitor("x1", "a", "0", 1e-12), "must start with 'C'"),
+    (lambda b: b.capacitor("c1", "a", "a", 1e-12), "both terminals on node 'a'"),
+    (lambda b: b.inductor("l1", "a", "0", -1e-9), "inductor 'l1': value must be finite and > 0"),
+    (lambda b: b.inductor("l1", "a", "0", float("inf")), "value must be finite and > 0"),
+    (lambda b: b.inductor("r1", "a", "0", 1e-9), "must start with 'L'"),
+    (lambda b: b.sinh_cell("b1", "a", "0", 0.0, 0.25), "sinh cell 'b1': g must be finite and > 0 S"),
+    (lambda b: b.sinh_cell("b1", "a", "0", 1e-6, -0.25), "sinh cell 'b1': v0 must be finite and > 0 V"),
+    (lambda b: b.sinh_cell("b1", "a", "0", 1e-6, float("inf")), "v0 must be finite and > 0 V"),
+    (lambda b: b.sinh_cell("r1", "a", "0", 1e-6, 0.25), "must start with 'B'"),
+    (lambda b: b.sinh_cell("b1", "a", "gnd", 1e-6, 0.25) or b.sinh_cell("b2", "0", "0", 1e-6, 0.25),
+     "both terminals on node '0'"),
+])
+def test_new_element_errors(build, message):
+    b = NetlistBuilder()
+    with pytest.raises(NetlistError, match=message):
+        build(b)
+        b.build()

@@ -70,7 +70,7 @@ i1 0 mid dc 1m
     ("t\n.lib models.lib typ\n", 2, ".lib", ["other files"]),
     ("t\n!rm -rf /\n", 2, "!rm", ["shell"]),
     ("t\nshell ls\n", 2, "shell", ["shell"]),
-    ("t\nC1 a 0 1p\n", 2, "c1", ["unsupported element", "R, V, I and M"]),
+    ("t\nD1 a 0 dmod\n", 2, "d1", ["unsupported element", "R, V, I, M, C, L and B"]),
     ("t\nX1 a b sub\n", 2, "x1", ["unsupported element"]),
     ("t\nR1 a 0 1k\n.tran 1n 1u\n", 3, ".tran", ["unsupported dot command"]),
     ("t\n.param x=1\n", 2, ".param", ["unsupported dot command"]),
@@ -135,3 +135,86 @@ def test_path_input(tmp_path):
     assert read_spice(p) == read_spice(str(p))
     with pytest.raises(NetlistError, match="read_spice takes SPICE text or a path"):
         read_spice(42)
+
+
+def _rlc_sinh():
+    b = NetlistBuilder("rlc and sinh")
+    b.vsource("v1", "in", "0", 0.3)
+    b.resistor("r1", "in", "a", 1e3)
+    b.capacitor("c1", "a", "0", 1.5e-12)
+    b.inductor("l1", "a", "b", 2.2e-6)
+    b.resistor("r2", "b", "0", 1e4)
+    b.sinh_cell("b1", "b", "0", 1e-5, 0.25)
+    b.sinh_cell("b2", "a", "b", 3.3e-6, 0.125)
+    return b.build()
+
+
+def test_capacitor_inductor_sinh_cards_written():
+    text = to_ngspice(_rlc_sinh())
+    lines = text.splitlines()
+    assert "c1 a 0 1.5e-12" in lines
+    assert "l1 a b 2.2e-06" in lines
+    assert "b1 b 0 I=1e-05*0.25*sinh((V(b)-V(0))/0.25)" in lines
+    assert "b2 a b I=3.3e-06*0.125*sinh((V(a)-V(b))/0.125)" in lines
+
+
+def test_capacitor_inductor_sinh_round_trip():
+    n = _rlc_sinh()
+    back = read_spice(to_ngspice(n))
+    assert back == n
+    assert not back.is_linear
+
+
+def test_reads_capacitor_inductor_sinh_with_suffixes():
+    n = read_spice("t\nC1 a 0 1.5pF\nL1 a b 2.2uH\nB1 b 0 I=1e-5*0.25*sinh((V(b)-V(0))/0.25)\nR1 b 0 1k\n"
+                   "V1 a 0 1\n")
+    assert n.element("c1").value == pytest.approx(1.5e-12, rel=1e-15)
+    assert n.element("l1").value == pytest.approx(2.2e-6, rel=1e-15)
+    assert n.element("b1").g == 1e-5 and n.element("b1").v0 == 0.25
+
+
+@pytest.mark.parametrize("text, card, words", [
+    ("t\nB1 a 0 I=1e-5*sinh(V(a))\n", "b1", ["only as sinh cells"]),
+    ("t\nB1 a 0 V=1e-5*0.25*sinh((V(a)-V(0))/0.25)\n", "b1", ["only as sinh cells"]),
+    ("t\nB1 a 0 I=1e-5*0.25*sinh((V(a)-V(x))/0.25)\n", "b1", ["must name its own terminals"]),
+    ("t\nB1 a 0 I=1e-5*0.25*sinh((V(0)-V(a))/0.25)\n", "b1", ["must name its own terminals"]),
+    ("t\nB1 a 0 I=1e-5*0.25*sinh((V(a)-V(0))/0.5)\n", "b1", ["two v0 of a sinh cell must be equal"]),
+    ("t\nB1 a 0 I=1e-5*0.25*exp((V(a)-V(0))/0.25)\n", "b1", ["only as sinh cells"]),
+    ("t\nB1 a 0 I=0*0.25*sinh((V(a)-V(0))/0.25)\n", "b1", ["g must be finite and > 0"]),
+    ("t\nC1 a 0 0\n", "c1", ["value must be finite and > 0"]),
+    ("t\nL1 a 0\n", "l1", ["expected 'L<name> n1 n2 value'"]),
+    ("t\nL1 a 0 -1n\n", "l1", ["value must be finite and > 0"]),
+])
+def test_new_card_rejections(text, card, words):
+    with pytest.raises(SpiceSyntaxError) as info:
+        read_spice(text)
+    assert info.value.line == 2 and info.value.card == card
+    for w in words:
+        assert w in str(info.value)
+
+
+def test_native_solver_refuses_inductors_and_sinh_cells_instead_of_ignoring_them():
+    import crossbar
+
+    with pytest.raises(NetlistError, match=r"does not support 1 inductor\(s\) \(l1\) and 2 sinh cell\(s\) \(b1, b2\)"):
+        crossbar.solve(_rlc_sinh())
+    b = NetlistBuilder()
+    b.vsource("v1", "a", "0", 1.0)
+    b.resistor("r1", "a", "0", 1e3)
+    b.capacitor("c1", "a", "0", 1e-12)  # open at DC: solved as if absent
+    assert float(crossbar.solve(b.build()).i.sel(branch="v1")) == pytest.approx(-1e-3, rel=1e-12)
+
+
+@pytest.mark.ngspice
+def test_ngspice_accepts_the_written_cards():
+    """ngspice 39 solves the C, L and B cards as documented: C open, L a short, B the sinh law."""
+    import crossbar
+
+    n = _rlc_sinh()
+    ds = crossbar.solve(n, backend="ngspice")
+    va, vb = float(ds.v.sel(node="a")), float(ds.v.sel(node="b"))
+    assert va == pytest.approx(vb, abs=1e-12)  # the inductor is a short
+    law = 1e-5 * 0.25 * np.sinh(vb / 0.25) + vb / 1e4  # b2 carries no current across a short
+    # KCL at a=b: the current through r1 leaves through r2 and the sinh cell b1; ngspice reltol 1e-6
+    assert (0.3 - va) / 1e3 == pytest.approx(law, rel=1e-6)
+    assert float(ds.i.sel(branch="v1")) == pytest.approx(-(0.3 - va) / 1e3, rel=1e-9)
