@@ -109,6 +109,17 @@ def bench_exact_evaluation(d: int, K: int, preset: HardwarePreset, n_samples: in
         w, c = _since(t)
         walls.append(w)
         cpus.append(c)
+    # full steps: every logical column closed, dealt round-robin to the K sets (m = 2d TGs, the worst case)
+    rng = np.random.default_rng(seed)
+    full_w, full_c = [], []
+    for _ in range(min(step_repeats, 10)):
+        pats = np.zeros((preset.K, d), bool)
+        pats[np.arange(d) % preset.K, rng.permutation(d)] = True
+        t = _clock()
+        chip.step_transfer(pats)
+        w, c = _since(t)
+        full_w.append(w)
+        full_c.append(c)
     # direct re-solves
     nd = len(steps) if direct_steps is None else max(1, min(int(direct_steps), len(steps)))
     pick_d = np.linspace(0, len(steps) - 1, nd).astype(int)
@@ -132,6 +143,7 @@ def bench_exact_evaluation(d: int, K: int, preset: HardwarePreset, n_samples: in
         "fast_total_s": fast_total[0], "fast_total_cpu_s": fast_total[1],
         "step_median_s": float(np.median(walls)), "step_median_cpu_s": float(np.median(cpus)),
         "step_max_s": float(np.max(walls)), "n_timed_steps": len(walls),
+        "full_step_median_s": float(np.median(full_w)), "full_step_median_cpu_s": float(np.median(full_c)),
         "direct_per_step_s": per_w, "direct_per_step_cpu_s": per_c,
         "direct_total_s": direct_total[0], "direct_total_cpu_s": direct_total[1],
         "ratio": direct_total[0] / fast_total[0], "ratio_cpu": direct_total[1] / fast_total[1],

@@ -108,6 +108,12 @@ class ErrorModel:
         self._offset = self.t_col_measured - _gain_model(mapping, self.gains)
         self._basis = np.array(mapping.basis)
         self.version = 0
+        self.physical = True
+        self._g_col = mapping.g_cell.sum(axis=0)  # (n_cols,) column conductance at the fit, siemens
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (1.0 / self.gains - 1.0) / self._g_col
+        self.r_eff = np.where(np.isfinite(r) & (r > 0), r, 0.0)
+        self._gains_now = self.gains.copy()
 
     @classmethod
     def fit(cls, chip: ChipSystem, steps=(), max_steps: int = 2000) -> "ErrorModel":
@@ -164,9 +170,40 @@ class ErrorModel:
         if B.shape == self._basis.shape and np.array_equal(B, self._basis):
             return
         m = map_basis(B, self.preset)
-        self.t_col = _gain_model(m, self.gains) + self._offset
+        self._gains_now = self.gains_for(m)
+        self.t_col = _gain_model(m, self._gains_now) + self._offset
         self._basis = B.copy()
         self.version += 1
+
+    def gains_for(self, mapping: CrossbarMapping) -> np.ndarray:
+        """Per-physical-column gains for a rewritten chip (dimensionless, (n_cols,)).
+
+        With :attr:`physical` (default) each column's gain follows its new column
+        conductance ``G`` as a column of conductance ``G`` behind an effective series
+        resistance ``r_eff`` does, ``a = 1 / (1 + r_eff G)``: ``r_eff`` (TG, summing line,
+        wires as seen by that column, ohm) is solved from the gain measured at the fit,
+        so the model is exact there and follows the loading physically as ``B`` moves.
+        Otherwise the fitted gains are kept.
+        """
+        if not self.physical:
+            return self.gains
+        g_new = mapping.g_cell.sum(axis=0)
+        return self.gains * (1.0 + self.r_eff * self._g_col) / (1.0 + self.r_eff * g_new)
+
+    def basis_jacobian(self) -> np.ndarray:
+        """Elementwise ``dt_col / dB`` (d, d) at the current basis (quantization passed straight through).
+
+        Differential: ``a+_l`` where ``B[l, i] > 0``, ``a-_l`` where ``< 0``, their mean at
+        0; reference: ``a_l``. The gains' own dependence on ``B`` (through ``r_eff``) is
+        second order and left out.
+        """
+        a = self._gains_now
+        d = self.d
+        B = self._basis
+        if self.preset.encoding == "differential":
+            ap, am = a[0::2][:, None], a[1::2][:, None]
+            return np.where(B > 0, ap, np.where(B < 0, am, 0.5 * (ap + am))) * np.ones((d, d))
+        return np.repeat(a[:d, None], d, axis=1)
 
     # ------------------------------------------------------------------ prediction
     def _weighted(self, planes, n_k, n_o) -> np.ndarray:
