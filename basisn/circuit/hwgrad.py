@@ -22,6 +22,7 @@ layer uses the weights the crossbar model realizes, ``W_real``; the backward pas
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 
 import numpy as np
@@ -29,6 +30,8 @@ import numpy as np
 from devices.errors import ParameterError
 
 __all__ = ["ModelTransfer", "hardware_gradients", "feedback_train_hw"]
+
+log = logging.getLogger(__name__)
 
 
 class ModelTransfer:
@@ -97,7 +100,7 @@ def feedback_train_hw(net, data, model, cfg, *, hw_grad: bool = True, refit_chip
 
     Returns
     -------
-    History, plus ``history.refits`` (number of refits).
+    History (refits are logged).
     """
     from .errormodel import ErrorModel
     from .feedback import feedback_train, network_steps
@@ -133,5 +136,6 @@ def feedback_train_hw(net, data, model, cfg, *, hw_grad: bool = True, refit_chip
     finally:
         if refit_chip is not None:
             del model.set_basis
-    hist.refits = refits
+    if refits:
+        log.info("feedback: the error model was refitted %d times on the training chip", refits)
     return hist

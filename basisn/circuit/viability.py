@@ -18,6 +18,7 @@ import dataclasses
 import numpy as np
 
 from basisn.quant import bit_planes
+from devices.errors import ParameterError
 
 from .crossbars import pattern_steps
 from .errormodel import ErrorModel, TwinModel, residual
@@ -81,3 +82,162 @@ def model_residuals(preset: HardwarePreset, moves=(0.0, 0.1, 0.3), n_out: int = 
 def preset_at(preset: HardwarePreset, d: int, K: int | None = None) -> HardwarePreset:
     """``preset`` at crossbar size ``d`` (and ``K``), validated."""
     return dataclasses.replace(preset, d=int(d), K=int(preset.K if K is None else K))
+
+
+# ---------------------------------------------------------------------- the viability study
+PRESET_CHOICES = ("neurram", "facts", "lowbit", "weak_tg", "binary", "ideal")
+"""Base presets the viability study accepts."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ViabilityConfig:
+    """Settings of ``studies/basisn_viability.py`` (validated; SI units)."""
+
+    datasets: tuple = ("mnist1d",)
+    """Data sets ("mnist1d", "digits")."""
+    seeds: tuple = (0,)
+    """Training seeds (distinct integers in [0, 1000))."""
+    ds: tuple = (64, 128, 256)
+    """Crossbar sizes d (basis length)."""
+    preset: str = "neurram"
+    """Base hardware preset (one of :data:`PRESET_CHOICES`)."""
+    K: int = 4
+    """TG sets."""
+    tg_r_on: tuple = (1e3, 1e2, 10.0)
+    """TG on-resistances of the grid, ohm."""
+    g_max: tuple = (40e-6, 4e-6, 1e-6)
+    """Highest cell conductances of the grid, siemens (``g_min = g_max / g_ratio``)."""
+    g_ratio: float = 40.0
+    """Cell on/off ratio ``g_max / g_min`` on the grid."""
+    r_wire: tuple = (2.5,)
+    """Wire resistances per segment of the grid, ohm."""
+    encoding: str = "differential"
+    """Signed encoding on every grid point."""
+    n_eval_chips: int = 2
+    """Fresh evaluation chips per grid point."""
+    feedback_epochs: int = 5
+    """Feedback epochs (coefficients and basis, Algorithm 1 under the twin model)."""
+    n_test: int = 1000
+    """Test samples evaluated circuit-exactly (at most the test split)."""
+    quick: bool = True
+    """Short float and BasisN training (the quick protocols)."""
+
+    def __post_init__(self):
+        from devices import _check
+
+        from .preset import D_RANGE, PRESETS
+
+        n = type(self).__name__
+        for name in self.datasets:
+            if name not in ("mnist1d", "digits"):
+                raise ParameterError(f"{n}.datasets: unknown data set {name!r}; allowed: ('mnist1d', 'digits')")
+        if self.preset not in PRESET_CHOICES or self.preset not in PRESETS:
+            raise ParameterError(f"{n}.preset: unknown preset {self.preset!r}; allowed: {PRESET_CHOICES}")
+        if not self.ds:
+            raise ParameterError(f"{n}.ds needs at least one crossbar size")
+        for d in self.ds:
+            if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+                raise ParameterError(f"{n}.ds: d = {d!r} is not a positive integer; allowed: integers in "
+                                     f"[{D_RANGE[0]}, {D_RANGE[1]}]")
+            if not D_RANGE[0] <= d <= D_RANGE[1]:
+                raise ParameterError(f"{n}.ds: d = {d} does not fit the preset's array; allowed: "
+                                     f"[{D_RANGE[0]}, {D_RANGE[1]}] (the largest crossbar is {D_RANGE[1]}x{D_RANGE[1]})")
+            if self.K > d:
+                raise ParameterError(f"{n}: K = {self.K} TG sets exceeds d = {d}; allowed K <= d")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or any(
+                isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 1000 for s in self.seeds):
+            raise ParameterError(f"{n}.seeds must be distinct integers in [0, 1000), got {self.seeds!r}")
+        _check.integer(n, "K", self.K, 1, 16)
+        _check.integer(n, "n_eval_chips", self.n_eval_chips, 1, 100)
+        _check.integer(n, "feedback_epochs", self.feedback_epochs, 1, 200)
+        _check.integer(n, "n_test", self.n_test, 1, 100_000)
+        for f in ("tg_r_on", "g_max", "r_wire"):
+            if not getattr(self, f):
+                raise ParameterError(f"{n}.{f} needs at least one value")
+        for pt in self.points():
+            pt.apply(self.base())  # every combination must make a valid chip
+
+    def base(self):
+        from .preset import PRESETS
+
+        return PRESETS[self.preset]
+
+    def points(self) -> list:
+        """The hardware grid as :class:`~basisn.circuit.mitigation.Mitigation` objects (r_on, g_max, r_wire order)."""
+        from .mitigation import Mitigation
+
+        return [Mitigation(g_max=g, g_ratio=self.g_ratio, tg_r_on=r, r_wire=w, encoding=self.encoding)
+                for r in self.tg_r_on for g in self.g_max for w in self.r_wire]
+
+
+def run_viability_task(cfg: ViabilityConfig, dataset: str, seed: int, d: int, log=None) -> dict:
+    """Train once at ``d`` (float, then BasisN), then for every grid point: the naive mapping and
+    feedback (twin model, hardware gradients, exact refresh on the training chip), each
+    evaluated on ``cfg.n_eval_chips`` fresh evaluation chips (readout calibrated, read noise, ADC).
+
+    Returns plain arrays: ``acc_float``, ``acc_ideal`` and per grid point ``acc_before``,
+    ``acc_after`` (n_eval_chips,) fractions 0-1, ``res_twin`` (held-out residual), timings.
+    """
+    import copy
+    import time
+
+    from basisn.layers import BasisConfig, basis_from_float
+    from basisn.training import evaluate, train_alternating, train_float
+
+    from .chips import chip_accuracy, evaluation_chips, training_chip, write_network
+    from .feedback import network_steps
+    from .hwgrad import feedback_train_hw
+    from .loop import _feedback_cfg, _protocol, calibration_inputs, split_validation
+
+    log = log or (lambda msg: None)
+    proto = _protocol(dataset, cfg.quick)
+    data = proto.load()
+    n = min(cfg.n_test, len(data.y_test))
+    xt, yt = data.x_test[:n], data.y_test[:n]
+    fit, _, _ = split_validation(data, 0.15, seed)
+    t0 = time.perf_counter()
+    fnet = proto.build_float(np.random.default_rng(seed))
+    train_float(fnet, fit, dataclasses.replace(proto.float_cfg, seed=seed))
+    out = {"acc_float": evaluate(fnet, xt, yt)}
+    net = basis_from_float(fnet, BasisConfig(int(d), 4), np.random.default_rng(1000 + seed))
+    train_alternating(net, fit, dataclasses.replace(proto.finetune_cfg, seed=seed, beta=0.0))
+    out["acc_ideal"] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
+    out["t_train"] = time.perf_counter() - t0
+    log(f"[{dataset} seed {seed} d {d}] float {100 * out['acc_float']:.1f} %, ideal BasisN {100 * out['acc_ideal']:.1f} %")
+    fb_cfg = dataclasses.replace(_feedback_cfg(proto, _FbShim(cfg.feedback_epochs), seed))
+    every = -(-len(fit.y_train) // fb_cfg.batch_size)
+    base = preset_at(cfg.base(), d, cfg.K)
+    points = []
+    for pt in cfg.points():
+        preset = pt.apply(base)
+        x_cal = calibration_inputs(fit, preset.readout.n_calibration, seed)
+        train, evals = training_chip(preset, seed), evaluation_chips(preset, seed, cfg.n_eval_chips)
+        r = {"label": pt.label()}
+        t1 = time.perf_counter()
+        r["acc_before"] = [chip_accuracy(net, write_network(net, ev, write=0), xt, yt, x_cal, preset.readout,
+                                         (ev.chip_seed, 0, 1))[0] for ev in evals]
+        r["t_before"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        model = TwinModel(train, net.basis.effective())
+        steps = network_steps(net, preset.K)
+        r["res_twin"] = residual(model, write_network(net, train, write=1), steps[1::2] or steps).model
+        fb = copy.deepcopy(net)
+        hist = feedback_train_hw(fb, fit, model, fb_cfg, exact_every=every, first_write=2)
+        r["t_feedback"] = time.perf_counter() - t1
+        r["rebuilds"] = model.rebuilds
+        r["acc_after"] = [chip_accuracy(fb, write_network(fb, ev, write=1), xt, yt, x_cal, preset.readout,
+                                        (ev.chip_seed, 1, 5))[0] for ev in evals]
+        log(f"[{dataset} seed {seed} d {d}] {r['label']}: naive {100 * np.mean(r['acc_before']):.1f} %, after feedback "
+            f"{100 * np.mean(r['acc_after']):.1f} % (ideal {100 * out['acc_ideal']:.1f} %), twin residual "
+            f"{100 * r['res_twin']:.1f} %, {r['t_feedback']:.0f} s")
+        del hist
+        points.append(r)
+    out["points"] = points
+    return out
+
+
+class _FbShim:
+    """The two LoopConfig fields ``_feedback_cfg`` reads."""
+
+    def __init__(self, epochs):
+        self.feedback_epochs, self.quick = int(epochs), True
