@@ -89,6 +89,9 @@ class ChipSystem:
         Seconds spent on the port model (one factorization) and on steps.
     """
 
+    cache_size = 8192
+    """Step transfers kept (oldest dropped first)."""
+
     def __init__(self, mapping: CrossbarMapping, blas_threads: int | None = 1):
         if not isinstance(mapping, CrossbarMapping):
             raise ParameterError(f"ChipSystem needs a CrossbarMapping, got {type(mapping).__name__}")
@@ -143,6 +146,8 @@ class ChipSystem:
         t0 = time.perf_counter()
         T = self.mapping.readout(p) @ self.physical_transfer(self.mapping.physical_assignment(p)) / self.mapping.gain
         T.setflags(write=False)
+        if len(self._cache) >= self.cache_size:  # oldest first: training visits ever new patterns
+            self._cache.pop(next(iter(self._cache)))
         self._cache[key] = T
         self.solve_time += time.perf_counter() - t0
         self.n_solved += 1
