@@ -153,7 +153,7 @@ class Viability(Study):
                 if min(z.shape) >= 2 and np.nanmin(z) < -1 < np.nanmax(z):
                     ax.contour(z, levels=[-1.0], colors="k", linewidths=1.5)
                 ax.set_title(f"{name} d={int(d)}: feedback - ideal (points)\nwire {float(q['r_wire']):g} ohm")
-            fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
+                fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="points")
             paths.append(save_figure(fig, Path(folder) / f"{stem}_{name}_heatmap.png"))
         return paths
 
