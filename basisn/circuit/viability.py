@@ -26,7 +26,7 @@ from .mapping import map_basis
 from .measure import ChipSystem
 from .preset import HardwarePreset
 
-__all__ = ["bitplane_steps", "model_residuals"]
+__all__ = ["bitplane_steps", "model_residuals", "error_budget", "ViabilityConfig", "run_viability_task"]
 
 
 def bitplane_steps(d: int, K: int, n_out: int, bits: int, rng) -> list:
@@ -241,3 +241,43 @@ class _FbShim:
 
     def __init__(self, epochs):
         self.feedback_epochs, self.quick = int(epochs), True
+
+
+def error_budget(preset: HardwarePreset, n_out: int = 16, bits: int = 4, seed: int = 0) -> dict:
+    """Where the deviation from the ideal product comes from, per mechanism (no training).
+
+    The relative Frobenius deviation ``||T - P B|| / ||P B||`` of the exact step transfers
+    ``T`` from the ideal product over bit-plane steps of random codes, on the chip as
+    given (``"all"``) and with one mechanism removed at a time: ``"no_wires"`` (0 ohm
+    segments), ``"ideal_tg"`` (1e-6 ohm on, open off), ``"no_access"`` (no access
+    transistor), ``"no_variation"`` (no write-verify residual, no stuck cells), and with
+    everything removed but the cell levels (``"levels_only"``). Read noise and the ADC act
+    after the transfer and are not part of it. Dimensionless.
+    """
+    from devices import TransmissionGate, Wires
+
+    rng = np.random.default_rng(seed)
+    d, K = preset.d, preset.K
+    B, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    steps = bitplane_steps(d, K, n_out, bits, rng)
+    quiet = dataclasses.replace(preset.cell, sigma=0.0, verify_tolerance=0.0, stuck_on=0.0, stuck_off=0.0)
+    ideal_tg = TransmissionGate(r_on=1e-6, r_off=float("inf"))
+    variants = {
+        "all": preset,
+        "no_wires": dataclasses.replace(preset, wires=Wires(0.0, 0.0, 0.0)),
+        "ideal_tg": dataclasses.replace(preset, tg=ideal_tg),
+        "no_access": dataclasses.replace(preset, access=None),
+        "no_variation": dataclasses.replace(preset, cell=quiet),
+        "levels_only": dataclasses.replace(preset, cell=quiet, wires=Wires(0.0, 0.0, 0.0), tg=ideal_tg, access=None),
+    }
+    out = {}
+    for name, p in variants.items():
+        chip = ChipSystem(map_basis(B, p))
+        num = den = 0.0
+        for pats in steps:
+            ideal = pats.astype(float) @ B
+            num += float(np.sum((chip.step_transfer(pats) - ideal) ** 2))
+            den += float(np.sum(ideal ** 2))
+        out[name] = float(np.sqrt(num / den))
+    out["n_steps"] = len(steps)
+    return out
