@@ -109,3 +109,13 @@ def test_study_exits_2_before_training(argv, tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "allowed" in err
     assert not (tmp_path / "v.h5").exists()
+
+
+def test_error_budget_removes_mechanisms():
+    """Removing everything but the levels leaves only quantization; wires removed lowers the deviation."""
+    from basisn.circuit.viability import error_budget
+
+    r = error_budget(get_preset("neurram", d=16, K=2), n_out=4)
+    assert r["levels_only"] < r["no_wires"] < r["all"]
+    assert r["no_access"] == pytest.approx(r["all"], rel=1e-6)  # write-verify calibrates the access transistor
+    assert all(np.isfinite(v) for k, v in r.items() if k != "n_steps")
