@@ -67,6 +67,10 @@ class Viability(Study):
 
         return dataclasses.asdict(config)
 
+    def attrs(self, config):
+        return {"n_test": config.n_test, "n_eval_chips": config.n_eval_chips, "feedback_epochs": config.feedback_epochs,
+                "preset": config.preset, "g_ratio": config.g_ratio, "encoding": config.encoding}
+
     def tasks(self, config):
         return [Task(f"{name}/seed={s}/d={d}", params=(name, s, d), cost=float(d) ** 1.5)
                 for name in config.datasets for s in config.seeds for d in config.ds]
@@ -81,6 +85,7 @@ class Viability(Study):
         after = np.array([p["acc_after"] for p in res["points"]]).reshape(nr, ng, nw, nc)
         res_twin = np.array([p["res_twin"] for p in res["points"]]).reshape(nr, ng, nw)
         t_fb = np.array([p["t_feedback"] for p in res["points"]]).reshape(nr, ng, nw)
+        t_ex = np.array([p["t_before"] for p in res["points"]]).reshape(nr, ng, nw)
         lead = ("dataset", "seed", "d")
         grid = ("tg_r_on", "g_max", "r_wire")
         ex = (slice(None),) * 0
@@ -93,6 +98,11 @@ class Viability(Study):
             "res_twin": (lead + grid, res_twin[None, None, None], {"units": "1", "description":
                          "twin model residual on held-out steps of a fresh write of the training chip"}),
             "t_feedback": (lead + grid, t_fb[None, None, None], {"units": "s"}),
+            "t_exact_eval": (lead + grid, t_ex[None, None, None], {"units": "s", "description":
+                             "wall time of the naive evaluation on one evaluation chip: write, port-model "
+                             "factorization, readout calibration, every step, n_test samples"}),
+            "t_cpu": (lead, np.array(res["t_cpu"]).reshape(1, 1, 1), {"units": "s", "description":
+                      "CPU time of the task (training, every grid point)"}),
             "acc_float": (lead, np.array(res["acc_float"]).reshape(1, 1, 1), {"units": "1"}),
             "acc_ideal": (lead, np.array(res["acc_ideal"]).reshape(1, 1, 1), {"units": "1",
                           "description": "ideal-hardware BasisN"}),
@@ -125,6 +135,12 @@ class Viability(Study):
                             lines.append(f"| {name} | {int(d)} | {r:g} | {g * 1e6:g} | {w:g} | {100 * ideal:.1f} | "
                                          f"{100 * b:.1f} | {100 * a:.1f} | {100 * (a - ideal):+.1f} | "
                                          f"{100 * float(p['res_twin'].mean()):.1f} % |")
+        if "t_exact_eval" in ds:
+            for d in ds["d"].values:
+                q = ds.sel(d=d)
+                lines.append(f"\nd = {int(d)}: circuit-exact evaluation of one chip (write, factorization, calibration, "
+                             f"{int(q.attrs.get('n_test', 0)) or 'all'} test samples) {float(q['t_exact_eval'].mean()):.1f} s "
+                             f"wall; task CPU {float(q['t_cpu'].mean()) / 60:.1f} min (training and every grid point)")
         n = ds.sizes.get("seed", 1) * ds.sizes.get("chip", 1)
         lines.append(f"\nmeans over {ds.sizes.get('seed', 1)} seed(s) x {ds.sizes.get('chip', 1)} evaluation chips ({n} values)")
         return "\n".join(lines)

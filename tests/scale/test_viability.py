@@ -119,3 +119,27 @@ def test_error_budget_removes_mechanisms():
     assert r["levels_only"] < r["no_wires"] < r["all"]
     assert r["no_access"] == pytest.approx(r["all"], rel=1e-6)  # write-verify calibrates the access transistor
     assert all(np.isfinite(v) for k, v in r.items() if k != "n_steps")
+
+
+def test_study_plumbing_with_a_stub_task(tmp_path, monkeypatch):
+    """Engine run, archive, summary and heat map with the training replaced by a stub (shapes and labels)."""
+    from crossbar.study import run
+
+    mod = _study_main()
+    cfg = ViabilityConfig(ds=(8, 16), tg_r_on=(1e3, 1e2), g_max=(4e-5, 4e-6), n_eval_chips=2, n_test=10)
+
+    def stub(config, name, seed, d, log=None):
+        pts = [{"acc_before": [0.1 * i, 0.1 * i], "acc_after": [0.5 + 0.01 * i + d / 1000, 0.5], "res_twin": 0.03,
+                "t_feedback": 1.0, "t_before": 0.5} for i in range(len(config.points()))]
+        return {"acc_float": 0.9, "acc_ideal": 0.52, "t_train": 1.0, "t_cpu": 2.0, "points": pts}
+
+    monkeypatch.setattr(mod, "run_viability_task", stub)
+    study = mod.Viability()
+    res = run(study, cfg, tmp_path / "v.h5", progress=False)
+    ds = res.dataset
+    assert ds["acc_after"].dims == ("dataset", "seed", "d", "tg_r_on", "g_max", "r_wire", "chip")
+    assert ds["acc_after"].sel(d=16, tg_r_on=1e2, g_max=4e-6, chip=0).item() == pytest.approx(0.5 + 0.03 + 0.016)
+    text = study.summary(ds)
+    assert "| mnist1d | 16 | 100 | 4 | 2.5 |" in text and "CPU" in text
+    paths = study.figures(ds, tmp_path, "v")
+    assert len(paths) == 1 and Path(paths[0]).exists()
