@@ -19,8 +19,11 @@ the symbolic analysis depend only on the array's shape and wires, so they are ca
 and every further chip of that shape costs one numeric factorization. Without CHOLMOD,
 SuperLU solves for the port columns (same result, slower).
 
-A step closes some TGs; :func:`periphery_transfer` then solves the periphery exactly on
-top of ``S``: every summing line ``l`` is a chain (tridiagonal ``T_l``, segment
+A step closes some TGs. :class:`PeripheryModel` (what :class:`~basisn.circuit.measure.ChipSystem`
+uses) factorizes the all-open periphery once per chip and solves a step's closed TGs by a
+Woodbury update (``m x m``, ``m`` closed TGs). :func:`periphery_transfer` is the
+independent per-step reference (a test checks the two agree): it solves the periphery on
+top of ``S`` directly: every summing line ``l`` is a chain (tridiagonal ``T_l``, segment
 ``r_summing``, its last tap tied to the virtual-ground output) loaded by its TGs (``g_l``:
 ``1/r_on`` closed, ``1/r_off`` open). Eliminating the taps gives the column-bottom
 system ``Z = S_CC + diag(sum_l g_l) - sum_l diag(g_l) T_l^-1 diag(g_l)`` (n_cols x n_cols,

@@ -167,3 +167,53 @@ def test_physical_gains_follow_column_conductance():
     assert np.array_equal(model.gains_for(m2), model.gains)
     # rows l >= 4 hold smaller weights: their columns conduct less, so their gains rise
     assert np.all(a_phys[8:] > model.gains[8:] - 1e-12)
+
+
+def _tiny_net(d=8, seed=0):
+    from basisn.layers import BasisNetwork
+    from basisn.nn import ReLU
+
+    rng = np.random.default_rng(seed)
+    basis = GlobalBasis(d, rng)
+    return BasisNetwork(basis, BasisDense(12, 8, basis, 4, rng), ReLU(), BasisDense(8, 3, basis, 4, rng))
+
+
+def _tiny_data(seed=0):
+    from basisn.data import Dataset
+
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(12, 3))
+    x = rng.normal(size=(96, 12))
+    y = np.argmax(x @ w, axis=1)
+    return Dataset(name="tiny", x_train=x[:64], y_train=y[:64], x_test=x[64:], y_test=y[64:], n_classes=3)
+
+
+@pytest.mark.parametrize("use_twin", [False, True])
+def test_feedback_with_hardware_gradients_and_refit(use_twin, caplog):
+    """A basis epoch with a large basis step: the fitted model is refitted on the training chip
+    (ErrorModel) or the twin rebuilt (TwinModel); gradients stay finite and the hooks are removed."""
+    import logging
+
+    from basisn.circuit.errormodel import TwinModel
+    from basisn.circuit.hwgrad import feedback_train_hw
+    from basisn.training import AlternatingConfig
+
+    d = 8
+    p = get_preset("neurram", d=d, K=2)
+    net = _tiny_net(d)
+    B = net.basis.effective()
+    cfg = AlternatingConfig(epochs=2, t_coeffs=1, t_basis=1, eta_coeffs=5e-2, eta_basis=5e-2, batch_size=16)
+    if use_twin:
+        model = TwinModel(p, B, refit_tol=0.01)
+        hist = feedback_train_hw(net, _tiny_data(), model, cfg, init="none")
+        assert model.rebuilds >= 2
+    else:
+        model = ErrorModel.fit(ChipSystem(map_basis(B, p)))
+        with caplog.at_level(logging.INFO, logger="basisn.circuit.hwgrad"):
+            hist = feedback_train_hw(net, _tiny_data(), model, cfg, init="none", refit_tol=0.01,
+                                     refit_chip=lambda Bn: ChipSystem(map_basis(Bn, p, write=1)), refit_steps=4)
+        assert "refitted" in caplog.text
+        assert "set_basis" not in vars(model)
+    assert np.all(np.isfinite(net.basis.B.value))
+    assert all(c.backward_transfer is None for c in net.cores())
+    assert len(hist.test_accuracy) == 2
