@@ -128,7 +128,15 @@ class BasisCore:
         Bias ``(n_out,)``, added digitally.
     scale : float
         Coefficient step ``s`` (weight units per code).
+    backward_transfer : object or None
+        The hardware's realized transfer for the backward pass (None: the ideal basis).
+        An object with ``realized(core) -> R`` (``(d, d)``, weight units: the layer's
+        weights on the hardware are ``Cq @ R`` to first order) and
+        ``basis_vjp(core, G) -> dB`` (the gradient ``G`` with respect to ``R`` carried to
+        the stored basis ``B``). Set by :func:`basisn.circuit.hwgrad.hardware_gradients`.
     """
+
+    backward_transfer = None
 
     def __init__(self, n_out, fan_in, basis: GlobalBasis, bits, rng, coeffs=None, bias=None):
         self.n_out = check_int(n_out, "n_out", 1)
@@ -264,15 +272,28 @@ class BasisCore:
         With ``W_ij = Cq_ij @ B``: ``dCq_ij = dW_ij @ B.T`` and
         ``dB = sum_ij Cq_ij^T dW_ij``; the straight-through estimator passes ``dCq`` to
         the latent ``C`` where ``C / s`` lies in ``[qmin - 1/2, qmax + 1/2]``.
+
+        With :attr:`backward_transfer` set (hardware in the loop), the weights are
+        ``W_ij = Cq_ij @ R(B)`` with ``R`` the basis the hardware realizes:
+        ``dCq_ij = dW_ij @ R.T`` and ``dB = (dR/dB)^T (sum_ij Cq_ij^T dW_ij)``.
         """
         dw = (dy.T @ self._xp).reshape(self.n_out, self.parts, self.d)
-        beff = self.basis.effective()
         cq = self.quantized_coeffs()
         qmin, qmax = twos_complement_range(self.bits)
         u = self.C.value / self.scale
         inside = (u >= qmin - 0.5) & (u <= qmax + 0.5)
-        self.C.grad += (dw @ beff.T) * inside
-        self.basis.B.grad += cq.reshape(-1, self.d).T @ dw.reshape(-1, self.d)
+        g_basis = cq.reshape(-1, self.d).T @ dw.reshape(-1, self.d)  # dL/d(realized basis)
+        hw = self.backward_transfer
+        if hw is None:
+            realized = self.basis.effective()
+        else:
+            realized = np.asarray(hw.realized(self), float)
+            if realized.shape != (self.d, self.d) or not np.all(np.isfinite(realized)):
+                raise ParameterError(f"backward_transfer.realized must return a finite ({self.d}, {self.d}) basis, "
+                                     f"got shape {realized.shape}")
+            g_basis = np.asarray(hw.basis_vjp(self, g_basis), float)
+        self.C.grad += (dw @ realized.T) * inside
+        self.basis.B.grad += g_basis
         self.b.grad += dy.sum(axis=0)
         return (dy @ self._wp)[:, :self.fan_in]
 

@@ -15,16 +15,24 @@
   column gains, pattern loading) and ``residual``.
 * :mod:`~basisn.circuit.feedback` -- ``circuit_aware``, ``feedback_train``
   (Algorithm 1 under the model), ``network_steps``.
+* :mod:`~basisn.circuit.readout` -- ``ChipReadout``: read noise per read, TIA + ADC per
+  TG-set output, the calibration step (full scale per layer partition, gain recalibration).
+* :mod:`~basisn.circuit.chips` -- training and evaluation chips, ``evaluate_fresh_chip``
+  (public re-evaluation of a trained network on a fresh chip), ``load_model`` (a network
+  from a study archive).
 * :mod:`~basisn.circuit.loop` -- the study: float, ideal BasisN, circuit-exact before
   and after feedback, per preset and data set, as an ``xarray.Dataset``.
 """
 
+from .chips import (evaluate_fresh_chip, evaluation_chips, load_model, model_variables, training_chip,
+                    write_network)
 from .crossbars import CircuitCrossbar, ModelCrossbar, effective_weight, pattern_steps
 from .errormodel import ErrorModel, ResidualReport, residual
 from .feedback import circuit_aware, feedback_train, network_steps
 from .mapping import CrossbarMapping, input_scale, map_basis
 from .measure import ChipSystem, direct_step_transfer, ngspice_step_currents
 from .preset import PRESETS, HardwarePreset, get_preset
+from .readout import ChipReadout, noise_rows
 
 __all__ = [
     "HardwarePreset", "PRESETS", "get_preset",
@@ -33,4 +41,6 @@ __all__ = [
     "CircuitCrossbar", "ModelCrossbar", "effective_weight", "pattern_steps",
     "ErrorModel", "ResidualReport", "residual",
     "circuit_aware", "feedback_train", "network_steps",
+    "ChipReadout", "noise_rows",
+    "training_chip", "evaluation_chips", "write_network", "evaluate_fresh_chip", "load_model", "model_variables",
 ]

@@ -47,7 +47,7 @@ from basisn.scheduler import schedule_layer
 from .mapping import CrossbarMapping, map_basis
 from .measure import ChipSystem
 
-__all__ = ["ErrorModel", "residual", "ResidualReport", "BETA_GAIN"]
+__all__ = ["ErrorModel", "TwinModel", "residual", "ResidualReport", "BETA_GAIN"]
 
 BETA_GAIN = 0.01
 """The cross-set term ``beta`` is kept only if it lowers the fit's squared residual by
@@ -108,6 +108,12 @@ class ErrorModel:
         self._offset = self.t_col_measured - _gain_model(mapping, self.gains)
         self._basis = np.array(mapping.basis)
         self.version = 0
+        self.physical = True
+        self._g_col = mapping.g_cell.sum(axis=0)  # (n_cols,) column conductance at the fit, siemens
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (1.0 / self.gains - 1.0) / self._g_col
+        self.r_eff = np.where(np.isfinite(r) & (r > 0), r, 0.0)
+        self._gains_now = self.gains.copy()
 
     @classmethod
     def fit(cls, chip: ChipSystem, steps=(), max_steps: int = 2000) -> "ErrorModel":
@@ -164,9 +170,40 @@ class ErrorModel:
         if B.shape == self._basis.shape and np.array_equal(B, self._basis):
             return
         m = map_basis(B, self.preset)
-        self.t_col = _gain_model(m, self.gains) + self._offset
+        self._gains_now = self.gains_for(m)
+        self.t_col = _gain_model(m, self._gains_now) + self._offset
         self._basis = B.copy()
         self.version += 1
+
+    def gains_for(self, mapping: CrossbarMapping) -> np.ndarray:
+        """Per-physical-column gains for a rewritten chip (dimensionless, (n_cols,)).
+
+        With :attr:`physical` (default) each column's gain follows its new column
+        conductance ``G`` as a column of conductance ``G`` behind an effective series
+        resistance ``r_eff`` does, ``a = 1 / (1 + r_eff G)``: ``r_eff`` (TG, summing line,
+        wires as seen by that column, ohm) is solved from the gain measured at the fit,
+        so the model is exact there and follows the loading physically as ``B`` moves.
+        Otherwise the fitted gains are kept.
+        """
+        if not self.physical:
+            return self.gains
+        g_new = mapping.g_cell.sum(axis=0)
+        return self.gains * (1.0 + self.r_eff * self._g_col) / (1.0 + self.r_eff * g_new)
+
+    def basis_jacobian(self) -> np.ndarray:
+        """Elementwise ``dt_col / dB`` (d, d) at the current basis (quantization passed straight through).
+
+        Differential: ``a+_l`` where ``B[l, i] > 0``, ``a-_l`` where ``< 0``, their mean at
+        0; reference: ``a_l``. The gains' own dependence on ``B`` (through ``r_eff``) is
+        second order and left out.
+        """
+        a = self._gains_now
+        d = self.d
+        B = self._basis
+        if self.preset.encoding == "differential":
+            ap, am = a[0::2][:, None], a[1::2][:, None]
+            return np.where(B > 0, ap, np.where(B < 0, am, 0.5 * (ap + am))) * np.ones((d, d))
+        return np.repeat(a[:d, None], d, axis=1)
 
     # ------------------------------------------------------------------ prediction
     def _weighted(self, planes, n_k, n_o) -> np.ndarray:
@@ -225,3 +262,98 @@ def residual(model: ErrorModel, chip: ChipSystem, steps) -> ResidualReport:
         raise ParameterError("residual needs at least one step with a nonzero transfer")
     return ResidualReport(model=float(np.sqrt(num / den)), superposition=float(np.sqrt(sup / den)),
                           naive=float(np.sqrt(naive / den)), n_steps=n)
+
+
+class TwinModel:
+    """A physical error model: the exact circuit of a *nominal* twin of the chip.
+
+    The twin is the chip's circuit (wires, TGs, access transistors, the same encoding)
+    holding the basis at its quantized levels without programming variation; every step
+    is solved exactly on it (:class:`~basisn.circuit.measure.ChipSystem`, one
+    factorization per twin), so the loading of every pattern follows the column
+    conductances and the wire and TG resistances as the circuit does, at any ``d``.
+    When the basis moves (basis epochs), the rows are corrected to first order by the
+    twin's column gains (``planes @ ((B - B_twin) * dt/dB)``) and the twin is rebuilt
+    once the basis has moved by more than ``refit_tol`` (relative Frobenius norm).
+
+    Same interface as :class:`ErrorModel` for :class:`~basisn.circuit.crossbars.ModelCrossbar`,
+    :func:`~basisn.circuit.feedback.feedback_train` and
+    :class:`~basisn.circuit.hwgrad.ModelTransfer`.
+
+    Parameters
+    ----------
+    preset : HardwarePreset
+        The chip (its training-chip seed; the twin ignores its variation and stuck cells).
+    B : ndarray (d, d)
+        The basis.
+    refit_tol : float
+        Relative basis change that rebuilds the twin, in (0, 10].
+    known_stuck : bool
+        The twin holds the chip's stuck cells (a tested chip's defect map; they are fixed
+        per chip) at their stuck conductance; False: every cell at its level.
+    """
+
+    def __init__(self, preset, B, refit_tol: float = 0.05, known_stuck: bool = True):
+        self.known_stuck = bool(known_stuck)
+        if not (isinstance(refit_tol, (int, float)) and 0 < refit_tol <= 10):
+            raise ParameterError(f"refit_tol must be in (0, 10], got {refit_tol!r}")
+        self.preset = preset
+        self.d, self.K = preset.d, preset.K
+        self.refit_tol = float(refit_tol)
+        self.version = 0
+        self.rebuilds = 0
+        self._build(np.asarray(B, float))
+
+    def _build(self, B):
+        import dataclasses
+
+        from .crossbars import CircuitCrossbar
+
+        m = map_basis(B, self.preset)
+        g = m.g_nominal
+        if self.known_stuck and m.stuck is not None:  # a tested chip's stuck-cell map is known
+            g = self.preset.cell.apply_stuck(g, m.stuck)
+        acc = self.preset.access
+        g_rram = g.copy() if acc is None else 1.0 / (1.0 / g - acc.r_on)
+        twin = dataclasses.replace(m, g_cell=g, g_rram=g_rram, g_rram_t0=g_rram)
+        self.chip = ChipSystem(twin)
+        self._xb = CircuitCrossbar(self.chip)
+        self._gain_model = ErrorModel.fit(self.chip)  # single-column transfers and column gains of the twin
+        self.t_col_twin = self._gain_model.t_col_measured
+        self._jac = self._gain_model.basis_jacobian()
+        self._B_twin = B.copy()
+        self._basis = B.copy()
+        self._delta = np.zeros_like(B)
+        self.t_col = self.t_col_twin.copy()
+        self.rebuilds += 1
+        self.version += 1
+
+    @property
+    def basis(self) -> np.ndarray:
+        return self._basis.copy()
+
+    def set_basis(self, B) -> None:
+        """Follow the basis: first-order correction, or a rebuilt twin beyond ``refit_tol``."""
+        B = np.asarray(B, float)
+        if np.array_equal(B, self._basis):
+            return
+        if np.linalg.norm(B - self._B_twin) > self.refit_tol * np.linalg.norm(self._B_twin):
+            self._build(B)
+            return
+        self._basis = B.copy()
+        self._delta = (B - self._B_twin) * self._jac
+        self.t_col = self.t_col_twin + self._delta
+        self.version += 1
+
+    def basis_jacobian(self) -> np.ndarray:
+        return self._jac
+
+    def step_rows(self, patterns) -> np.ndarray:
+        p = np.asarray(patterns, bool)
+        return self.chip.step_transfer(p) + p.astype(float) @ self._delta
+
+    def rows(self, planes, K: int | None = None) -> np.ndarray:
+        planes = np.asarray(planes, bool)
+        if K is not None and K != self.K:
+            raise ParameterError(f"TwinModel schedules K = {self.K} sets per step, got K = {K}")
+        return self._xb.rows(planes) + planes.astype(float) @ self._delta

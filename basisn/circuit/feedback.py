@@ -60,33 +60,40 @@ class ExactCorrection:
     """Measured correction of the model during training (hardware in the loop, sparse).
 
     Every ``every`` weight evaluations of a layer (about once per epoch), the layer's
-    weights are measured exactly on the chip holding the current basis (rewritten only
-    if the basis changed) and the difference to the model, ``W_exact - W_model`` at the
-    current codes, is kept and added to the model's weights until the next measurement.
-    What the model misses systematically is thus fed back from the circuit.
+    weights are measured exactly on the training chip and the difference to the model,
+    ``W_exact - W_model`` at the current codes, is kept and added to the model's weights
+    until the next measurement. What the model misses systematically is thus fed back
+    from the circuit. Each measurement round ``r`` (``r = calls // every``) reprograms
+    the training chip (write ``first_write + r``, its own programming residuals), so the
+    correction follows the chip's systematic errors, not one write's residuals.
 
     Parameters
     ----------
     preset : HardwarePreset
-        The chip (same seed: same variation).
+        The training chip (its stuck cells are the same on every write).
     every : int
         Weight evaluations per layer between measurements (>= 1).
+    first_write : int
+        Write index of the first measurement round (>= 0).
     """
 
-    def __init__(self, preset, every: int):
+    def __init__(self, preset, every: int, first_write: int = 1):
         if not isinstance(every, int) or every < 1:
             raise ParameterError(f"every must be an integer >= 1, got {every!r}")
-        self.preset, self.every = preset, every
-        self._chip_basis = None
+        self.preset, self.every, self.first_write = preset, every, int(first_write)
+        self._chip_key = None
         self._xb = None
+        self.writes = 0
         self._calls: dict = {}
         self._delta: dict = {}
         self.n_measured = 0
 
-    def _crossbar(self, B):
-        if self._chip_basis is None or not np.array_equal(B, self._chip_basis):
-            self._xb = CircuitCrossbar(ChipSystem(map_basis(B, self.preset)))
-            self._chip_basis = np.array(B)
+    def _crossbar(self, B, write: int):
+        key = (write, np.asarray(B).tobytes())
+        if self._chip_key != key:
+            self._xb = CircuitCrossbar(ChipSystem(map_basis(B, self.preset, write=write)))
+            self._chip_key = key
+            self.writes += 1
         return self._xb
 
     def delta(self, core, w_model) -> np.ndarray:
@@ -95,7 +102,7 @@ class ExactCorrection:
         n = self._calls.get(key, 0)
         self._calls[key] = n + 1
         if n % self.every == 0 or key not in self._delta:
-            w_exact = effective_weight(core, self._crossbar(core.basis.effective()))
+            w_exact = effective_weight(core, self._crossbar(core.basis.effective(), self.first_write + n // self.every))
             self._delta[key] = w_exact - w_model
             self.n_measured += 1
         return self._delta[key]
@@ -183,7 +190,7 @@ def reproject(net, model) -> None:
 
 
 def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = False, init: str = "reproject",
-                   exact_every: int | None = None):
+                   exact_every: int | None = None, first_write: int = 1):
     """Algorithm 1 under the error model (see the module docstring); returns the History.
 
     ``init``: ``"reproject"`` (default) starts from the coefficients of the wanted
@@ -191,7 +198,9 @@ def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = Fa
     calibrates the layer gains (:func:`calibrate_gains`), ``"none"`` starts from the
     ideal-trained coefficients. ``exact_every``: measure the layers exactly every that
     many batches and correct the model by the measured difference (:class:`ExactCorrection`;
-    None: the model alone).
+    None: the model alone), each round on a fresh write of the training chip starting at
+    ``first_write``. ``data``'s test split is only reported per epoch (pass a validation
+    split there; the study does).
     The model follows the basis only when ``cfg.t_basis > 0``; it is left at the basis
     it was fitted for afterwards.
     """
@@ -205,7 +214,7 @@ def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = Fa
     follow = model.set_basis if cfg.t_basis > 0 else None
     B0 = model.basis
     try:
-        corr = None if exact_every is None else ExactCorrection(model.preset, exact_every)
+        corr = None if exact_every is None else ExactCorrection(model.preset, exact_every, first_write)
         with circuit_aware(net, xb, follow_basis=follow, correction=corr):
             hist = train_alternating(net, data, cfg, progress=progress)
     finally:

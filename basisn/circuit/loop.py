@@ -1,61 +1,81 @@
-"""The closed-loop study behind ``studies/basisn_hardware_loop.py``.
+"""The closed-loop study behind ``studies/basisn_hardware_loop.py``: honest chips (issue 12).
 
 Per seed and data set (digits MLP 64-128-64-10, MNIST-1D CNN; the protocols of
-:mod:`basisn.experiments`):
+:mod:`basisn.experiments`), with a validation split carved from the training data
+(``val_fraction``; training and every choice see only the training and validation
+splits, the test split only reports):
 
 (a) train the float network;
 (b) BasisN fine-tuning (Algorithm 1) at ``d``, ``coeff_bits``; accuracy through the ideal
     crossbar (bit-serial, float basis): *ideal-hardware BasisN*;
 
-then per hardware preset:
+then per hardware preset, with a **training chip** (``chip_seed + seed``) and
+``n_eval_chips`` **evaluation chips** (:func:`~basisn.circuit.chips.evaluation_chips`):
 
-(c) write the basis into the chip (:func:`map_basis`; seed ``s`` uses the chip
-    ``chip_seed + s``, so every seed is another chip), measure every step inference
-    runs and evaluate with every crossbar product solved by the circuit
-    (:class:`CircuitCrossbar`, scheduled K-set steps): *circuit-exact before feedback*;
-    fit the :class:`ErrorModel` on half of these steps, residual on the other half;
-(c') the coefficients re-projected onto the chip's measured basis (:func:`reproject`,
-     no training), circuit-exact: what calibration alone recovers;
-(d) from there Algorithm 1 under the error model (:func:`feedback_train`), corrected once per
-    epoch by an exact measurement of every layer (``exact_refresh``; the model-only run
-    is reported too), write the new basis
-    into the same chip (same variation), measure again and evaluate circuit-exactly:
-    *circuit-exact after feedback*; the model's residual on the new chip's steps (it
-    never saw them) says how well it generalizes.
+(c) the ideal-trained basis written into every evaluation chip (write 0: own residuals,
+    stuck cells, read noise), the readout calibrated on ``n_calibration`` training inputs
+    (:class:`~basisn.circuit.readout.ChipReadout`: full scale per layer partition), every
+    crossbar product solved by the circuit: *naive mapping*; per ADC resolution
+    (``adc_axis``);
+(c') coefficients re-projected onto the *training chip's* measured basis (no training),
+     on the evaluation chips;
+(d) Algorithm 1 under the error model fitted on the training chip, corrected once per
+    epoch by an exact measurement of a fresh write of the training chip
+    (:func:`feedback_train`); then the trained basis written into every evaluation chip
+    (write 1), calibrated, evaluated: *after feedback*; per ADC resolution; and read
+    ``drift_times`` after programming with and without the recalibration step. Feedback
+    never sees an evaluation chip. The same network on a fresh write of the training
+    chip is reported as well (``acc_train_chip``).
 
-Plus a spot check of ``n_spot`` steps of the final chip against ngspice (random read
-voltages in ``[0, v_read]``), and timings. Accuracies are fractions of the fixed test
-split (digits: 30 % test split = 540 samples, so that >= 500 are solved exactly).
+The ADC's full-scale percentile is the one hyperparameter the loop chooses: among
+``fs_percentiles``, the best validation accuracy on a fresh write of the training chip
+(per preset and network). Plus a spot check of ``n_spot`` steps of an evaluation chip
+against ngspice, and timings. Accuracies are fractions of the fixed test split (digits:
+30 % test split = 540 samples, so that >= 500 are solved exactly).
 
 ``LoopConfig``, ``run_loop(cfg, progress)`` -> ``xarray.Dataset`` (dims ``seed``,
-``dataset``, ``preset``), ``summary_table(ds)`` (markdown), ``make_figures(ds, folder, stem)``.
+``dataset``, ``preset``, ``chip``, ``adc``, ``time``, ``recal``, plus the archived models),
+``summary_table(ds)`` (markdown, mean and 95 % t-interval over chips x seeds),
+``make_figures(ds, folder, stem)``.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import xarray as xr
 
-from basisn.data import load_digits
+from basisn.data import Dataset, load_digits
 from basisn.experiments import protocols
 from basisn.layers import BasisConfig, basis_from_float
 from basisn.training import AlternatingConfig, evaluate, train_alternating, train_float
+from devices import Readout
 from devices.errors import ParameterError
 
-from .crossbars import CircuitCrossbar, ModelCrossbar
+from .readout import ChipReadout
+from .chips import (STAGES, chip_accuracy, evaluation_chips, model_variables, training_chip,
+                    write_network)
+from .crossbars import CircuitCrossbar
 from .errormodel import ErrorModel, residual
 from .feedback import feedback_train, network_steps, reproject
 from .mapping import map_basis
 from .measure import ChipSystem, ngspice_step_currents
 from .preset import PRESETS, HardwarePreset
 
-__all__ = ["LoopConfig", "run_loop", "summary_table", "make_figures", "layer_input_max", "spot_check"]
+__all__ = ["LoopConfig", "run_loop", "summary_table", "make_figures", "layer_input_max", "spot_check",
+           "split_validation", "calibration_inputs", "t_interval", "tasks", "run_task", "DRIFT_TIMES"]
+
+log_ = logging.getLogger(__name__)
 
 DATASETS = ("digits", "mnist1d")
+DRIFT_TIMES = (1.0, 3600.0, 86400.0, 30 * 86400.0)
+"""Read times after programming, second: 1 s, 1 h, 1 day, 1 month (30 days)."""
+ADC_AXIS = (4, 5, 6, 8, 0)
+"""ADC resolutions of the study axis, bit; 0 = no ADC."""
 
 
 @dataclass(frozen=True)
@@ -73,19 +93,32 @@ class LoopConfig:
     coeff_bits: int = 4
     """Coefficient bits of the BasisN network."""
     seeds: tuple = (0,)
-    """Seeds of training; seed ``s`` also uses chip ``preset.chip_seed + s``."""
+    """Seeds of training; seed ``s`` trains on chip ``preset.chip_seed + s``."""
     quick: bool = True
     """Short training (basisn.experiments quick protocols, fewer feedback epochs)."""
     feedback_epochs: int | None = None
     """Epochs of feedback training (default 10 quick, 20 full)."""
+    n_eval_chips: int = 5
+    """Evaluation chips per seed and preset (>= 1)."""
+    adc_axis: tuple = ADC_AXIS
+    """ADC resolutions evaluated on every evaluation chip, bit (1-16; 0 = no ADC)."""
+    drift_times: tuple = DRIFT_TIMES
+    """Read times after programming for the drift axis, second (>= the cell's drift_t0); empty: none."""
+    fs_percentiles: tuple = (99.0, 99.9, 100.0)
+    """Candidate ADC full-scale percentiles, chosen on the validation split (training chip)."""
+    val_fraction: float = 0.15
+    """Fraction of the training split held out for validation, (0, 0.5]."""
+    read_noise: bool = True
+    """Read noise on (the cell's ``read_sigma``); off: exact reads."""
     n_spot: int = 3
-    """Steps of each final chip spot-checked against ngspice (0: none)."""
+    """Steps of an evaluation chip spot-checked against ngspice (0: none)."""
     spot_inputs: int = 2
     """Random read-voltage vectors per spot-checked step."""
     exact_refresh: bool = True
-    """During feedback, measure every layer exactly once per epoch and correct the model by
-    the measured difference (:class:`~basisn.circuit.feedback.ExactCorrection`); the
-    model-only run is kept for comparison (``acc_exact_after_model_only``)."""
+    """During feedback, measure every layer exactly once per epoch (a fresh write of the
+    training chip) and correct the model by the measured difference."""
+    model_only: bool = False
+    """Also run feedback on the error model alone (``acc_after_model_only``)."""
     overrides: dict = field(default_factory=dict)
     """Preset field overrides applied to every preset (e.g. ``{"encoding": "reference"}``)."""
 
@@ -95,16 +128,38 @@ class LoopConfig:
                 raise ParameterError(f"unknown data set {name!r}; allowed: {DATASETS}")
         if not self.datasets or not self.presets:
             raise ParameterError("LoopConfig needs at least one data set and one preset")
-        self.hardware()  # validates presets, d, K, overrides
+        hw = self.hardware()  # validates presets, d, K, overrides
         if self.feedback_epochs is not None and (not isinstance(self.feedback_epochs, int) or self.feedback_epochs < 1):
             raise ParameterError(f"feedback_epochs must be an integer >= 1, got {self.feedback_epochs!r}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or any(
-                isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in self.seeds):
-            raise ParameterError(f"seeds must be distinct integers >= 0, got {self.seeds!r}")
+                isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < 1000 for x in self.seeds):
+            raise ParameterError(f"seeds must be distinct integers in [0, 1000), got {self.seeds!r}")
         for f in ("n_spot", "spot_inputs"):
             v = getattr(self, f)
             if not isinstance(v, int) or v < 0:
                 raise ParameterError(f"{f} must be an integer >= 0, got {v!r}")
+        n = self.n_eval_chips
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1000:
+            raise ParameterError(f"n_eval_chips must be an integer in [1, 1000] (at least one evaluation chip), got {n!r}")
+        if not self.adc_axis or len(set(self.adc_axis)) != len(self.adc_axis):
+            raise ParameterError(f"adc_axis must hold distinct resolutions, got {self.adc_axis!r}")
+        for b in self.adc_axis:
+            if b != 0:
+                Readout(adc_bits=b)  # ParameterError for bits outside 1-16
+        for t in self.drift_times:
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not np.isfinite(t) or t < 0:
+                raise ParameterError(f"drift_times must hold finite times >= 0 s after programming, got {t!r}")
+            for p in hw:
+                if t < p.cell.drift_t0:
+                    raise ParameterError(f"drift_times: {t!r} s is before preset {p.name!r}'s verify read at "
+                                         f"drift_t0 = {p.cell.drift_t0!r} s; allowed t >= drift_t0")
+        if not self.fs_percentiles:
+            raise ParameterError("fs_percentiles needs at least one candidate")
+        for q in self.fs_percentiles:
+            Readout(fs_percentile=q)
+        v = self.val_fraction
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 0.5:
+            raise ParameterError(f"val_fraction must be in (0, 0.5], got {v!r}")
 
     def hardware(self) -> list[HardwarePreset]:
         """The presets with ``d``, ``K`` and ``overrides`` applied (validated)."""
@@ -124,6 +179,42 @@ class LoopConfig:
         if len(set(names)) != len(names):
             raise ParameterError(f"preset names must be unique, got {names}")
         return out
+
+
+def split_validation(data: Dataset, fraction: float, seed: int) -> tuple[Dataset, np.ndarray, np.ndarray]:
+    """Hold out ``fraction`` of the training split: returns (fit data whose *test* split is the
+    validation split, x_val, y_val). The real test split is not in the result."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 99]))
+    n = len(data.y_train)
+    perm = rng.permutation(n)
+    n_val = max(1, int(round(fraction * n)))
+    val, fit = perm[:n_val], perm[n_val:]
+    fit_data = Dataset(name=data.name, x_train=data.x_train[fit], y_train=data.y_train[fit], x_test=data.x_train[val],
+                       y_test=data.y_train[val], n_classes=data.n_classes)
+    return fit_data, data.x_train[val], data.y_train[val]
+
+
+def calibration_inputs(fit: Dataset, n: int, seed: int) -> np.ndarray:
+    """The ``n`` training inputs the readout calibration runs (the same for every chip of a seed)."""
+    perm = np.random.default_rng(np.random.SeedSequence([int(seed), 77])).permutation(len(fit.y_train))
+    return fit.x_train[perm[:n]]
+
+
+def t_interval(values, level: float = 0.95) -> tuple[float, float, int]:
+    """Mean and half width of the two-sided Student-t interval of ``values`` (NaNs dropped).
+
+    Returns ``(mean, half_width, n)``; the half width is NaN for fewer than two values.
+    """
+    from scipy import stats
+
+    v = np.asarray(values, float).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan"), 0
+    if v.size < 2:
+        return float(v.mean()), float("nan"), 1
+    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return float(v.mean()), half, int(v.size)
 
 
 def _protocol(name: str, quick: bool):
@@ -176,163 +267,290 @@ def _bar(progress, total):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="hardware loop", unit="stage")
+    return tqdm(total=total, desc="hardware loop", unit="task")
 
 
-def run_loop(cfg: LoopConfig, progress: bool = True, log=print) -> xr.Dataset:
-    """Run the study (see the module docstring); returns the archive's Dataset."""
-    hw = cfg.hardware()
-    ns, nd, npr = len(cfg.seeds), len(cfg.datasets), len(hw)
-    nan = lambda *s: np.full(s, np.nan)  # noqa: E731
-    v = {k: nan(ns, nd, npr) for k in (
-        "acc_exact_before", "acc_exact_reproject", "acc_exact_after", "acc_model_before", "acc_model_after",
-        "acc_exact_after_alone", "acc_exact_after_model_only",
-        "res_model", "res_superposition", "res_naive", "res_model_after", "res_naive_after", "alpha", "beta",
-        "steps_before", "steps_after", "pieces_per_step", "t_setup", "t_exact_before", "t_exact_after", "t_fit",
-        "t_feedback", "spot_max_rel", "spot_max_abs", "spot_n", "v_scale_first")}
-    acc_float, acc_ideal, t_train = nan(ns, nd), nan(ns, nd), nan(ns, nd)
-    n_test = nan(nd)
-    bar = _bar(progress, ns * nd * (2 + 3 * npr))
+def tasks(cfg: LoopConfig) -> list[tuple[int, str]]:
+    """The independent units of work: one ``(seed, data set)`` each (all presets inside)."""
+    return [(seed, name) for seed in cfg.seeds for name in cfg.datasets]
 
-    def tick(msg):
-        if bar is not None:
-            bar.set_postfix_str(msg, refresh=False)
-            bar.update(1)
 
+def run_loop(cfg: LoopConfig, progress: bool = True, log=None, jobs: int = 1) -> xr.Dataset:
+    """Run the study (see the module docstring); returns the archive's Dataset.
+
+    ``jobs`` > 1 runs the ``(seed, data set)`` tasks in that many processes.
+    """
+    log = log or log_.info
+    todo = tasks(cfg)
+    bar = _bar(progress, len(todo))
+    results = {}
     try:
-        for si, seed in enumerate(cfg.seeds):
-            for i, name in enumerate(cfg.datasets):
-                _one(cfg, seed, si, i, name, hw, v, acc_float, acc_ideal, n_test, t_train, tick, log)
+        if jobs <= 1 or len(todo) == 1:
+            for seed, name in todo:
+                results[(seed, name)] = run_task(cfg, seed, name, log=log)
+                if bar is not None:
+                    bar.update(1)
+        else:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futs = {pool.submit(run_task, cfg, seed, name): (seed, name) for seed, name in todo}
+                for f in as_completed(futs):
+                    results[futs[f]] = f.result()
+                    if bar is not None:
+                        bar.update(1)
     finally:
         if bar is not None:
             bar.close()
-    return _assemble(cfg, hw, v, acc_float, acc_ideal, n_test, t_train)
+    return _assemble(cfg, results)
 
 
-def _one(cfg, seed, si, i, name, hw, v, acc_float, acc_ideal, n_test, t_train, tick, log):
-    """One seed and data set: (a), (b), then (c)/(d) for every preset, into the arrays."""
+def _selected_readout(net, preset, x_val, y_val, x_cal, cfg, write: int) -> tuple[Readout, float]:
+    """The full-scale percentile with the best validation accuracy on a fresh write of the training chip."""
+    chip = write_network(net, preset, write=write)
+    best = None
+    for k, q in enumerate(cfg.fs_percentiles):
+        ro = replace(preset.readout, fs_percentile=q)
+        acc, _ = chip_accuracy(net, chip, x_val, y_val, x_cal, ro, (preset.chip_seed, write, 50 + k),
+                               read_sigma=None if cfg.read_noise else 0.0)
+        if best is None or acc > best[1]:
+            best = (ro, acc)
+    return best
+
+
+def _eval_chip(net, chip, xt, yt, x_cal, readout, cfg, tag, adc_axis=True, keep_reference=False):
+    """Main readout accuracy and the ADC axis on one written chip."""
+    rs = None if cfg.read_noise else 0.0
+    m = chip.mapping
+    seed = (m.preset.chip_seed, m.write, tag)
+    acc, hook = chip_accuracy(net, chip, xt, yt, x_cal, readout, seed, read_sigma=rs, keep_reference=keep_reference)
+    axis = []
+    if adc_axis:
+        for k, b in enumerate(cfg.adc_axis):
+            ro = replace(readout, adc_bits=b or None)
+            if ro == readout:
+                axis.append(acc)
+            else:
+                axis.append(chip_accuracy(net, chip, xt, yt, x_cal, ro, seed + (k + 1,), read_sigma=rs)[0])
+    return acc, axis, hook
+
+
+def run_task(cfg: LoopConfig, seed: int, name: str, log=None) -> dict:
+    """One seed and data set: (a), (b), then (c)-(d) for every preset; returns plain arrays."""
+    log = log or log_.info
+    hw = cfg.hardware()
     proto = _protocol(name, cfg.quick)
     data = proto.load()
     xt, yt = data.x_test, data.y_test
-    n_test[i] = len(yt)
+    fit, x_val, y_val = split_validation(data, cfg.val_fraction, seed)
+    out = {"n_test": len(yt), "n_val": len(y_val), "presets": {}, "models": {}}
     t0 = time.perf_counter()
     fnet = proto.build_float(np.random.default_rng(seed))
-    train_float(fnet, data, replace(proto.float_cfg, seed=seed))
-    acc_float[si, i] = evaluate(fnet, xt, yt)
-    tick(f"{name} float")
+    train_float(fnet, fit, replace(proto.float_cfg, seed=seed))
+    out["acc_float"] = evaluate(fnet, xt, yt)
     net = basis_from_float(fnet, BasisConfig(cfg.d, cfg.coeff_bits), np.random.default_rng(1000 + seed))
-    train_alternating(net, data, replace(proto.finetune_cfg, seed=seed, beta=0.0))
-    acc_ideal[si, i] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
-    t_train[si, i] = time.perf_counter() - t0
-    xmax = layer_input_max(net, data.x_train)
-    tick(f"{name} BasisN")
-    log(f"[seed {seed} {name}] (a) float {100 * acc_float[si, i]:.1f} %  (b) ideal-hardware BasisN {100 * acc_ideal[si, i]:.1f} %")
-    for j, preset in enumerate(hw):
-        preset = replace(preset, chip_seed=preset.chip_seed + seed)
-        r = {}
-        v["v_scale_first"][si, i, j] = preset.v_read / xmax[0]
-        t0 = time.perf_counter()
-        chip = ChipSystem(map_basis(net.basis.effective(), preset))
-        r["t_setup"] = chip.setup_time
-        r["acc_exact_before"] = evaluate(net, xt, yt, crossbar=CircuitCrossbar(chip))
-        r["t_exact_before"] = time.perf_counter() - t0
-        steps = network_steps(net, preset.K)
-        n_items = sum(int(c.planes().any(axis=-1).sum()) for c in net.cores())
-        r["steps_before"], r["pieces_per_step"] = len(steps), n_items / max(len(steps), 1)
-        tick(f"{name} {preset.name} exact")
+    train_alternating(net, fit, replace(proto.finetune_cfg, seed=seed, beta=0.0))
+    out["acc_ideal"] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
+    out["acc_ideal_val"] = evaluate(net, x_val, y_val, crossbar=net.ideal_crossbar())
+    out["t_train"] = time.perf_counter() - t0
+    xmax = layer_input_max(net, fit.x_train)
+    log(f"[seed {seed} {name}] (a) float {100 * out['acc_float']:.1f} %  (b) ideal-hardware BasisN "
+        f"{100 * out['acc_ideal']:.1f} %")
+    for preset in hw:
+        x_cal = calibration_inputs(fit, preset.readout.n_calibration, seed)
+        r = _one_preset(cfg, seed, name, preset, net, proto, fit, x_val, y_val, xt, yt, x_cal, log)
+        r["v_scale_first"] = preset.v_read / xmax[0]
+        out["models"][(seed, preset.name, "basisn")] = net
+        out["models"][(seed, preset.name, "feedback")] = r.pop("net_feedback")
+        out["presets"][preset.name] = r
+    return out
+
+
+def _one_preset(cfg, seed, name, preset, net, proto, fit, x_val, y_val, xt, yt, x_cal, log) -> dict:
+    r = {}
+    train = training_chip(preset, seed)
+    evals = evaluation_chips(preset, seed, cfg.n_eval_chips)
+    nd = len(cfg.drift_times)
+    # training chip, write 0: measure, fit the error model
+    t0 = time.perf_counter()
+    chip0 = write_network(net, train, write=0)
+    r["t_setup"] = chip0.setup_time
+    steps = network_steps(net, preset.K)
+    n_items = sum(int(c.planes().any(axis=-1).sum()) for c in net.cores())
+    r["steps_before"], r["pieces_per_step"] = len(steps), n_items / max(len(steps), 1)
+    model = ErrorModel.fit(chip0, steps[0::2])
+    rep = residual(model, chip0, steps[1::2] or steps)
+    r["t_fit"] = time.perf_counter() - t0
+    r.update(res_model=rep.model, res_superposition=rep.superposition, res_naive=rep.naive,
+             alpha=float(np.mean(model.alpha)), beta=float(np.mean(model.beta)),
+             pulses_per_cell=chip0.mapping.pulses / chip0.mapping.g_cell.size)
+    ro_naive, r["acc_val_naive_train_chip"] = _selected_readout(net, train, x_val, y_val, x_cal, cfg, write=1)
+    # (c) and (c') on the evaluation chips
+    rp = copy.deepcopy(net)
+    reproject(rp, model)
+    r["acc_before"], r["acc_before_adc"], r["acc_reproject"], r["t_exact_before"] = [], [], [], []
+    for ev in evals:
         t1 = time.perf_counter()
-        model = ErrorModel.fit(chip, steps[0::2])
-        rep = residual(model, chip, steps[1::2] or steps)
-        r["t_fit"] = time.perf_counter() - t1
-        r.update(res_model=rep.model, res_superposition=rep.superposition, res_naive=rep.naive,
-                 alpha=float(np.mean(model.alpha)), beta=float(np.mean(model.beta)))
-        r["acc_model_before"] = evaluate(net, xt, yt, crossbar=ModelCrossbar(model))
-        rp = copy.deepcopy(net)
-        reproject(rp, model)
-        r["acc_exact_reproject"] = evaluate(rp, xt, yt, crossbar=CircuitCrossbar(chip))
-        tick(f"{name} {preset.name} model")
+        chip = write_network(net, ev, write=0)
+        acc, axis, hook = _eval_chip(net, chip, xt, yt, x_cal, ro_naive, cfg, 1)
+        r["t_exact_before"].append(time.perf_counter() - t1)
+        r["acc_before"].append(acc)
+        r["acc_before_adc"].append(axis)
+        r["acc_reproject"].append(_eval_chip(rp, chip, xt, yt, x_cal, ro_naive, cfg, 2, adc_axis=False)[0])
+    # (d) feedback on the training chip
+    t1 = time.perf_counter()
+    fb_cfg = _feedback_cfg(proto, cfg, seed)
+    every = -(-len(fit.y_train) // fb_cfg.batch_size) if cfg.exact_refresh else None
+    fb = copy.deepcopy(net)
+    hist = feedback_train(fb, fit, model, fb_cfg, exact_every=every, first_write=2)
+    r["acc_val_model_after"] = float(hist.test_accuracy[-1])
+    r["t_feedback"] = time.perf_counter() - t1
+    r["net_feedback"] = fb
+    if cfg.model_only:
+        fb_m = copy.deepcopy(net)
+        feedback_train(fb_m, fit, model, fb_cfg)
+        chip_m = write_network(fb_m, evals[0], write=1)
+        r["acc_after_model_only"] = _eval_chip(fb_m, chip_m, xt, yt, x_cal, preset.readout, cfg, 3, adc_axis=False)[0]
+    write_fb = 1000  # the training chip's writes during feedback are 2, 3, ...
+    ro_fb, r["acc_val_after_train_chip"] = _selected_readout(fb, train, x_val, y_val, x_cal, cfg, write=write_fb)
+    r["fs_percentile"] = ro_fb.fs_percentile
+    chip_tr = write_network(fb, train, write=write_fb + 1)
+    r["acc_train_chip"] = _eval_chip(fb, chip_tr, xt, yt, x_cal, ro_fb, cfg, 4, adc_axis=False)[0]
+    # (d) on the evaluation chips: ADC axis and drift
+    r["acc_after"], r["acc_after_adc"], r["t_exact_after"], r["calibration_reads"], r["reads"] = [], [], [], [], []
+    r["acc_drift"] = []
+    steps2 = network_steps(fb, preset.K)
+    r["steps_after"] = len(steps2)
+    model.set_basis(fb.basis.effective())
+    res_after = []
+    for e, ev in enumerate(evals):
         t1 = time.perf_counter()
-        fb_cfg = _feedback_cfg(proto, cfg, seed)
-        if cfg.exact_refresh:
-            fb_m = copy.deepcopy(net)  # the error model alone, for comparison
-            feedback_train(fb_m, data, model, fb_cfg)
-            chip_m = ChipSystem(map_basis(fb_m.basis.effective(), preset))
-            r["acc_exact_after_model_only"] = evaluate(fb_m, xt, yt, crossbar=CircuitCrossbar(chip_m))
-            t1 = time.perf_counter()
-        every = -(-len(data.y_train) // fb_cfg.batch_size) if cfg.exact_refresh else None
-        fb = copy.deepcopy(net)
-        hist = feedback_train(fb, data, model, fb_cfg, exact_every=every)
-        r["acc_model_after"] = float(hist.test_accuracy[-1])
-        r["t_feedback"] = time.perf_counter() - t1
-        t1 = time.perf_counter()
-        chip2 = ChipSystem(map_basis(fb.basis.effective(), preset))
-        r["acc_exact_after"] = evaluate(fb, xt, yt, crossbar=CircuitCrossbar(chip2))
-        r["t_exact_after"] = time.perf_counter() - t1
-        r["acc_exact_after_alone"] = evaluate(fb, xt, yt, crossbar=CircuitCrossbar(chip2, mode="alone"))
-        steps2 = network_steps(fb, preset.K)
-        r["steps_after"] = len(steps2)
-        model.set_basis(fb.basis.effective())
-        rep2 = residual(model, chip2, steps2)
-        r.update(res_model_after=rep2.model, res_naive_after=rep2.naive)
-        if cfg.n_spot:
-            pick = np.linspace(0, len(steps2) - 1, min(cfg.n_spot, len(steps2))).astype(int)
-            sc = spot_check(chip2, [steps2[k] for k in pick], cfg.spot_inputs, seed=seed)
-            r.update(spot_max_rel=sc["max_rel"], spot_max_abs=sc["max_abs"], spot_n=sc["n"])
-        for k, val in r.items():
-            v[k][si, i, j] = val
-        tick(f"{name} {preset.name} feedback")
-        log(f"[seed {seed} {name}] {preset.name}: (c) exact before {100 * r['acc_exact_before']:.1f} %  "
-            f"(d) exact after {100 * r['acc_exact_after']:.1f} %  model residual {100 * rep.model:.2f} % "
-            f"(naive {100 * rep.naive:.1f} %), exact eval of {len(yt)} samples {r['t_exact_before']:.1f} s")
+        chip = write_network(fb, ev, write=1)
+        acc, axis, hook = _eval_chip(fb, chip, xt, yt, x_cal, ro_fb, cfg, 5, keep_reference=nd > 0)
+        r["t_exact_after"].append(time.perf_counter() - t1)
+        r["acc_after"].append(acc)
+        r["acc_after_adc"].append(axis)
+        r["calibration_reads"].append(hook.calibration_reads)
+        r["reads"].append(hook.reads)
+        if e == 0:
+            res_after.append(residual(model, chip, steps2))
+            if cfg.n_spot:
+                pick = np.linspace(0, len(steps2) - 1, min(cfg.n_spot, len(steps2))).astype(int)
+                sc = spot_check(chip, [steps2[k] for k in pick], cfg.spot_inputs, seed=seed)
+                r.update(spot_max_rel=sc["max_rel"], spot_max_abs=sc["max_abs"], spot_n=sc["n"])
+        drift = np.full((nd, 2), np.nan)
+        for k, t in enumerate(cfg.drift_times):
+            chip_t = ChipSystem(chip.mapping.at_time(t))
+            rs = None if cfg.read_noise else 0.0
+            base = (ev.chip_seed, 1, 6, k)
+            h0 = ChipReadout(CircuitCrossbar(chip_t), chip_t.mapping, ro_fb, base + (0,), read_sigma=rs)
+            h0.full_scale = dict(hook.full_scale)
+            drift[k, 0] = evaluate(fb, xt, yt, crossbar=h0)
+            h1 = ChipReadout(CircuitCrossbar(chip_t), chip_t.mapping, ro_fb, base + (1,), read_sigma=rs)
+            h1.recalibrate(fb, x_cal, hook.reference)
+            drift[k, 1] = evaluate(fb, xt, yt, crossbar=h1)
+        r["acc_drift"].append(drift)
+    r["res_model_after"], r["res_naive_after"] = res_after[0].model, res_after[0].naive
+    model.set_basis(net.basis.effective())
+    log(f"[seed {seed} {name}] {preset.name}: (c) naive {100 * np.mean(r['acc_before']):.1f} %  (c') re-projected "
+        f"{100 * np.mean(r['acc_reproject']):.1f} %  (d) after feedback {100 * np.mean(r['acc_after']):.1f} % "
+        f"(training chip {100 * r['acc_train_chip']:.1f} %), {len(evals)} evaluation chips, model residual "
+        f"{100 * rep.model:.2f} %")
+    return r
 
 
 _META = {
-    "acc_exact_before": ("1", "(c) circuit-exact accuracy before feedback: every crossbar step solved on the chip "
-                               "holding the ideal-trained basis (scheduled K-set steps)"),
-    "acc_exact_reproject": ("1", "(c') circuit-exact accuracy with the coefficients re-projected onto the chip's "
-                                  "measured basis, no training"),
-    "acc_exact_after": ("1", "(d) circuit-exact accuracy after feedback training and rewriting the basis"),
-    "acc_exact_after_model_only": ("1", "(d) when feedback training uses the error model alone (no exact "
-                                        "correction per epoch); NaN when exact_refresh is off (then (d) is that)"),
-    "acc_exact_after_alone": ("1", "(d) with every pattern evaluated alone (other TG sets open) instead of scheduled"),
-    "acc_model_before": ("1", "accuracy predicted by the error model before feedback"),
-    "acc_model_after": ("1", "accuracy predicted at the end of feedback training (error model, plus the exact "
-                             "correction when exact_refresh is on)"),
-    "res_model": ("1", "error model residual ||T_model - T_exact|| / ||T_exact|| on held-out steps (odd half)"),
+    "acc_before": ("1", "(c) naive mapping: the ideal-trained network written into each evaluation chip, readout "
+                        "calibrated, every product solved by the circuit, read noise, ADC (main readout)"),
+    "acc_reproject": ("1", "(c') coefficients re-projected onto the training chip's measured basis, on the "
+                           "evaluation chips"),
+    "acc_after": ("1", "(d) after feedback (trained on the training chip), a fresh write into each evaluation chip"),
+    "acc_before_adc": ("1", "(c) per ADC resolution (adc = 0: no ADC)"),
+    "acc_after_adc": ("1", "(d) per ADC resolution (adc = 0: no ADC)"),
+    "acc_drift": ("1", "(d) read at time t after programming, without (recal = 0) or with (recal = 1) the "
+                       "recalibration step"),
+    "acc_train_chip": ("1", "(d) on a fresh write of the training chip (not an evaluation chip)"),
+    "acc_after_model_only": ("1", "(d) when feedback uses the error model alone, evaluation chip 0 (NaN: not run)"),
+    "acc_val_naive_train_chip": ("1", "validation accuracy of (c) on the training chip with the chosen readout"),
+    "acc_val_after_train_chip": ("1", "validation accuracy of (d) on the training chip with the chosen readout"),
+    "acc_val_model_after": ("1", "validation accuracy predicted by the error model after feedback"),
+    "fs_percentile": ("%", "ADC full-scale percentile chosen on the validation split (training chip)"),
+    "res_model": ("1", "error model residual ||T_model - T_exact|| / ||T_exact|| on held-out steps of the training chip"),
     "res_superposition": ("1", "residual of the superposition of single-column transfers (alpha = beta = 0)"),
-    "res_naive": ("1", "deviation of the exact steps from the ideal product with the target basis"),
-    "res_model_after": ("1", "error model residual on the rewritten chip's steps (basis and patterns unseen in the fit)"),
-    "res_naive_after": ("1", "deviation of the rewritten chip's steps from the ideal product"),
+    "res_naive": ("1", "deviation of the training chip's exact steps from the ideal product with the target basis"),
+    "res_model_after": ("1", "error model residual on evaluation chip 0's steps after feedback (a chip it never saw)"),
+    "res_naive_after": ("1", "deviation of evaluation chip 0's steps from the ideal product after feedback"),
     "alpha": ("1", "fitted loading per closed column on the same TG set, mean over columns"),
-    "beta": ("1", "fitted loading per closed column on the other TG sets of the step, mean over columns "
-                  "(0 if it did not pay)"),
-    "steps_before": ("1", "distinct crossbar steps measured for inference before feedback"),
-    "steps_after": ("1", "distinct crossbar steps measured for inference after feedback"),
+    "beta": ("1", "fitted loading per closed column on the other TG sets of the step, mean over columns"),
+    "pulses_per_cell": ("1", "write-verify pulses per cell of the training chip's first write"),
+    "steps_before": ("1", "distinct crossbar steps of the ideal-trained network"),
+    "steps_after": ("1", "distinct crossbar steps of the network after feedback"),
     "pieces_per_step": ("1", "nonzero patterns per step (1..K), before feedback"),
-    "t_setup": ("s", "base factorization of the chip and Woodbury columns"),
-    "t_exact_before": ("s", "wall time of the circuit-exact evaluation (c) of the whole test split, incl. set-up"),
-    "t_exact_after": ("s", "wall time of the circuit-exact evaluation (d), incl. set-up"),
-    "t_fit": ("s", "error model fit and residual"),
-    "t_feedback": ("s", "feedback training (the run that gives (d))"),
+    "calibration_reads": ("1", "crossbar reads (steps x input rows) of the post-programming calibration, per chip"),
+    "reads": ("1", "crossbar reads (steps x input rows) of one test-set evaluation, per chip"),
+    "t_setup": ("s", "base factorization of the training chip and Woodbury columns"),
+    "t_exact_before": ("s", "wall time of (c) on one evaluation chip incl. write, factorization, calibration, ADC axis"),
+    "t_exact_after": ("s", "wall time of (d) on one evaluation chip incl. write, factorization, calibration, ADC axis"),
+    "t_fit": ("s", "training chip write, error model fit and residual"),
+    "t_feedback": ("s", "feedback training"),
     "spot_max_rel": ("1", "largest |I_native - I_ngspice| / max|I_ngspice| over the spot-checked steps"),
     "spot_max_abs": ("A", "largest |I_native - I_ngspice| over the spot-checked steps"),
     "spot_n": ("1", "steps spot-checked against ngspice"),
     "v_scale_first": ("V", "read volts per activation unit of the first layer (v_read / max input)"),
 }
+_PER_CHIP = {"acc_before", "acc_reproject", "acc_after", "calibration_reads", "reads", "t_exact_before", "t_exact_after"}
+_PER_ADC = {"acc_before_adc", "acc_after_adc"}
 
 
-def _assemble(cfg, hw, v, acc_float, acc_ideal, n_test, t_train) -> xr.Dataset:
+def _assemble(cfg, results) -> xr.Dataset:
+    hw = cfg.hardware()
+    seeds, names, pnames = list(cfg.seeds), list(cfg.datasets), [p.name for p in hw]
+    ns, nd, npr, nc = len(seeds), len(names), len(pnames), cfg.n_eval_chips
+    na, nt = len(cfg.adc_axis), len(cfg.drift_times)
+    arr = {}
+    for k in _META:
+        shape = (ns, nd, npr) + ((nc,) if k in _PER_CHIP else (nc, na) if k in _PER_ADC else
+                                 (nc, nt, 2) if k == "acc_drift" else ())
+        arr[k] = np.full(shape, np.nan)
+    top = {k: np.full((ns, nd), np.nan) for k in ("acc_float", "acc_ideal", "acc_ideal_val", "t_train")}
+    n_test, n_val = np.full(nd, np.nan), np.full((ns, nd), np.nan)
+    models = {name: {} for name in names}
+    for (seed, name), res in results.items():
+        si, i = seeds.index(seed), names.index(name)
+        for k in top:
+            top[k][si, i] = res[k]
+        n_test[i], n_val[si, i] = res["n_test"], res["n_val"]
+        for j, p in enumerate(pnames):
+            for k, val in res["presets"][p].items():
+                if k in arr:
+                    arr[k][si, i, j] = np.asarray(val, float)
+        models[name].update(res["models"])
     dims = ("seed", "dataset", "preset")
-    data = {k: (dims, val, {"units": _META[k][0], "description": _META[k][1]}) for k, val in v.items()}
-    data["acc_float"] = (("seed", "dataset"), acc_float, {"units": "1", "description": "(a) float network accuracy"})
-    data["acc_ideal"] = (("seed", "dataset"), acc_ideal, {"units": "1", "description": "(b) ideal-hardware BasisN accuracy "
-                                                   "(ideal crossbar, float basis, quantized coefficients)"})
+    data = {}
+    for k, val in arr.items():
+        extra = (("chip",) if k in _PER_CHIP else ("chip", "adc") if k in _PER_ADC else
+                 ("chip", "time", "recal") if k == "acc_drift" else ())
+        data[k] = (dims + extra, val, {"units": _META[k][0], "description": _META[k][1]})
+    desc = {"acc_float": "(a) float network accuracy (test)", "acc_ideal": "(b) ideal-hardware BasisN accuracy (test)",
+            "acc_ideal_val": "(b) on the validation split", "t_train": "float + BasisN training"}
+    for k, val in top.items():
+        data[k] = (("seed", "dataset"), val, {"units": "s" if k == "t_train" else "1", "description": desc[k]})
     data["n_test"] = (("dataset",), n_test, {"units": "1", "description": "test samples (all solved exactly)"})
-    data["t_train"] = (("seed", "dataset"), t_train, {"units": "s", "description": "float + BasisN training"})
+    data["n_val"] = (("seed", "dataset"), n_val, {"units": "1", "description": "validation samples (from the training split)"})
     coords = {
-        "seed": ("seed", list(cfg.seeds), {"units": "1", "description": "training seed; the chip is chip_seed + seed"}),
-        "dataset": ("dataset", list(cfg.datasets), {"units": ""}),
-        "preset": ("preset", [p.name for p in hw], {"units": ""}),
+        "seed": ("seed", seeds, {"units": "1", "description": "training seed; training chip chip_seed + seed"}),
+        "dataset": ("dataset", names, {"units": ""}),
+        "preset": ("preset", pnames, {"units": ""}),
+        "chip": ("chip", np.arange(nc), {"units": "1", "description": "evaluation chip index (chip seed "
+                                          "chip_seed + 1000000 + 1000 * seed + chip)"}),
+        "adc": ("adc", list(cfg.adc_axis), {"units": "bit", "description": "ADC resolution; 0 = no ADC"}),
+        "time": ("time", list(cfg.drift_times), {"units": "s", "description": "read time after programming"}),
+        "recal": ("recal", [0, 1], {"units": "1", "description": "1: recalibrated (full scales and digital gain "
+                                    "per partition) at the read time"}),
+        "stage": ("stage", list(STAGES), {"units": "", "description": "archived model: after BasisN training / "
+                                          "after feedback"}),
+        "basis_row": ("basis_row", np.arange(cfg.d), {"units": "1"}),
+        "basis_col": ("basis_col", np.arange(cfg.d), {"units": "1"}),
         "r_wire": ("preset", [p.wires.r_wordline for p in hw], {"units": "ohm", "description": "wordline segment"}),
         "r_bitline": ("preset", [p.wires.r_bitline for p in hw], {"units": "ohm"}),
         "r_summing": ("preset", [p.wires.r_summing for p in hw], {"units": "ohm"}),
@@ -340,114 +558,190 @@ def _assemble(cfg, hw, v, acc_float, acc_ideal, n_test, t_train) -> xr.Dataset:
         "tg_r_off": ("preset", [p.tg.r_off for p in hw], {"units": "ohm"}),
         "access_r_on": ("preset", [0.0 if p.access is None else p.access.r_on for p in hw], {"units": "ohm"}),
         "cell_bits": ("preset", [p.cell.bits for p in hw], {"units": "bit"}),
-        "cell_sigma": ("preset", [p.cell.sigma for p in hw], {"units": "1"}),
+        "cell_sigma": ("preset", [p.cell.sigma for p in hw], {"units": "1", "description": "residual per pulse"}),
+        "verify_tolerance": ("preset", [p.cell.verify_tolerance for p in hw], {"units": "1"}),
+        "stuck_on": ("preset", [p.cell.stuck_on for p in hw], {"units": "1"}),
+        "stuck_off": ("preset", [p.cell.stuck_off for p in hw], {"units": "1"}),
+        "drift_nu": ("preset", [p.cell.drift_nu for p in hw], {"units": "1"}),
+        "drift_nu_sigma": ("preset", [p.cell.drift_nu_sigma for p in hw], {"units": "1"}),
+        "read_sigma": ("preset", [p.cell.read_sigma if cfg.read_noise else 0.0 for p in hw], {"units": "1"}),
+        "adc_bits": ("preset", [p.readout.adc_bits or 0 for p in hw], {"units": "bit", "description": "main readout"}),
         "g_min": ("preset", [p.cell.g_min for p in hw], {"units": "S"}),
         "g_max": ("preset", [p.cell.g_max for p in hw], {"units": "S"}),
         "v_read": ("preset", [p.v_read for p in hw], {"units": "V"}),
         "encoding": ("preset", [p.encoding for p in hw], {"units": ""}),
         "weight_range": ("preset", [p.weight_range for p in hw], {"units": ""}),
-        "chip_seed": ("preset", [p.chip_seed for p in hw], {"units": "1", "description": "base chip seed (+ seed)"}),
+        "chip_seed": ("preset", [p.chip_seed for p in hw], {"units": "1", "description": "base chip seed"}),
     }
     ds = xr.Dataset(data, coords=coords)
+    for name in names:
+        if models[name]:
+            ds = ds.assign(model_variables(models[name], name))
+    fb_epochs = cfg.feedback_epochs or (10 if cfg.quick else 20)
     ds.attrs.update({"d": cfg.d, "K": cfg.K, "coeff_bits": cfg.coeff_bits, "quick": int(cfg.quick),
-                     "feedback_epochs": cfg.feedback_epochs or (10 if cfg.quick else 20),
-                     "exact_refresh": int(cfg.exact_refresh),
+                     "feedback_epochs": fb_epochs, "exact_refresh": int(cfg.exact_refresh),
+                     "n_eval_chips": nc, "val_fraction": cfg.val_fraction, "read_noise": int(cfg.read_noise),
+                     "fs_percentiles": list(cfg.fs_percentiles),
                      "presets": "; ".join(p.describe() for p in hw),
+                     "training_settings": _training_settings(cfg),
                      "models": "digits: MLP 64-128-64-10 (30 % test split); mnist1d: CNN conv(1x5,32)-pool-"
                                "conv(1x5,32)-pool-dense(320-10)",
                      "accuracy_units_note": "accuracies are fractions 0-1 of the test split"})
     return ds
 
 
+def _training_settings(cfg: LoopConfig) -> str:
+    """The training settings of every data set (float, BasisN, feedback), one line each."""
+    lines = []
+    for name in cfg.datasets:
+        proto = _protocol(name, cfg.quick)
+        fb = _feedback_cfg(proto, cfg, 0)
+        lines.append(f"{name}: float {proto.float_cfg}; basisn {replace(proto.finetune_cfg, beta=0.0)}; feedback {fb}")
+    return "\n".join(lines)
+
+
 def _pct(x) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.1f}"
 
 
-def _mean(ds: xr.Dataset) -> xr.Dataset:
-    return ds.mean("seed", keep_attrs=True) if "seed" in ds.dims else ds
+def _ci(x) -> str:
+    m, h, n = t_interval(np.asarray(x))
+    if not np.isfinite(m):
+        return "n/a"
+    return f"{100 * m:.1f}" + ("" if not np.isfinite(h) else f" ± {100 * h:.1f}")
+
+
+def _n(ds) -> str:
+    return f"{ds.sizes.get('chip', 1)} chips x {ds.sizes.get('seed', 1)} seeds"
+
+
+def adc_needed(ds: xr.Dataset, name: str, preset: str, var: str = "acc_after_adc", tol: float = 0.01):
+    """Fewest ADC bits of the axis at which the mean of ``var`` (over chips x seeds) stays within
+    ``tol`` of (b), and so does every larger resolution of the axis; None if none does."""
+    q = ds.sel(dataset=name, preset=preset)
+    b = float(q["acc_ideal"].mean())
+    bits = sorted(int(x) for x in ds["adc"].values if int(x) > 0)
+    ok = {bb: b - float(q[var].sel(adc=bb).mean()) <= tol + 1e-12 for bb in bits}
+    for k, bb in enumerate(bits):
+        if all(ok[c] for c in bits[k:]):
+            return bb
+    return None
 
 
 def summary_table(ds: xr.Dataset) -> str:
-    """Markdown: accuracies (a)-(d) (means over seeds), residuals, timings, spot checks, targets."""
-    seeds = [int(x) for x in ds["seed"].values] if "seed" in ds.dims else []
-    m = _mean(ds)
-    lines = [f"seeds {seeds} (mean over seeds; spot check: worst)", "",
-             "| data set | preset | (a) float | (b) ideal BasisN | (c) exact before | (c') re-projected | (d) exact after | "
-             "(d) alone | (d) model only | model pred. before/after | model residual (held out / rewritten) | naive deviation | "
-             "steps | exact eval (s) | ngspice max rel. |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for name in m["dataset"].values:
-        r = m.sel(dataset=name)
-        for p in m["preset"].values:
+    """Markdown: accuracies on evaluation chips (mean ± 95 % t-interval over chips x seeds), the
+    ADC axis, drift, residuals, spot checks and the targets."""
+    seeds = [int(x) for x in ds["seed"].values]
+    bits = ds.attrs.get("presets", "")
+    lines = [f"seeds {seeds}, {_n(ds)} per cell; accuracy % on the test split, mean ± 95 % t-interval half width "
+             "over chips x seeds", "",
+             "| data set | preset | (a) float | (b) ideal BasisN | (c) naive, eval chips | (c') re-projected | "
+             "(d) feedback, eval chips | (d) training chip | (d) - (b) | model residual (train / eval chip) | "
+             "naive deviation | ngspice max rel. |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name in ds["dataset"].values:
+        r = ds.sel(dataset=name)
+        b = float(r["acc_ideal"].mean())
+        for p in ds["preset"].values:
             q = r.sel(preset=p)
-            f = lambda k: float(q[k])  # noqa: E731
-            spot = float(ds["spot_max_rel"].sel(dataset=name, preset=p).max())
+            gap = float(q["acc_after"].mean()) - b
+            spot = float(q["spot_max_rel"].max()) if "spot_max_rel" in q else float("nan")
             lines.append(
-                f"| {name} | {p} | {_pct(float(r['acc_float']))} | {_pct(float(r['acc_ideal']))} | "
-                f"{_pct(f('acc_exact_before'))} | {_pct(f('acc_exact_reproject'))} | {_pct(f('acc_exact_after'))} | "
-                f"{_pct(f('acc_exact_after_alone'))} | {_pct(f('acc_exact_after_model_only'))} | "
-                f"{_pct(f('acc_model_before'))} / {_pct(f('acc_model_after'))} | "
-                f"{100 * f('res_model'):.2f} % / {100 * f('res_model_after'):.2f} % | {100 * f('res_naive'):.1f} % | "
-                f"{f('steps_before'):.0f} | {f('t_exact_before'):.1f} | {spot:.1e} |")
-    lines.append("")
-    lines.append("targets (naive loss >= 5 points vs (b); then (d) within 1 point of (b)), on the seed mean; "
-                 "worst seed in brackets:")
-    for name in m["dataset"].values:
-        for p in m["preset"].values:
+                f"| {name} | {p} | {_pct(float(r['acc_float'].mean()))} | {_pct(b)} | {_ci(q['acc_before'])} | "
+                f"{_ci(q['acc_reproject'])} | **{_ci(q['acc_after'])}** | {_ci(q['acc_train_chip'])} | "
+                f"{100 * gap:+.1f} | {100 * float(q['res_model'].mean()):.2f} % / {100 * float(q['res_model_after'].mean()):.2f} % | "
+                f"{100 * float(q['res_naive'].mean()):.1f} % | {spot:.1e} |")
+    adc = [int(x) for x in ds["adc"].values]
+    head = " | ".join(("none" if x == 0 else f"{x} bit") for x in adc)
+    lines += ["", "ADC resolution (mean over chips x seeds; c = naive, d = after feedback; last column: fewest bits "
+              "at which (d) stays within 1 point of (b))", "",
+              f"| data set | preset | {head} | (d) within 1 point from |",
+              "|---|---|" + "---|" * len(adc) + "---|"]
+    for name in ds["dataset"].values:
+        for p in ds["preset"].values:
             q = ds.sel(dataset=name, preset=p)
-            b = q["acc_ideal"]
-            loss = float((b - q["acc_exact_before"]).mean())
-            gaps = np.atleast_1d((b - q["acc_exact_after"]).values)
-            gap = float(np.mean(gaps))
+            cells = " | ".join(f"{_pct(float(q['acc_before_adc'].sel(adc=x).mean()))} / "
+                               f"{_pct(float(q['acc_after_adc'].sel(adc=x).mean()))}" for x in adc)
+            need = adc_needed(ds, name, p)
+            lines.append(f"| {name} | {p} | {cells} | {'not reached' if need is None else f'{need} bit'} |")
+    if ds.sizes.get("time", 0):
+        times = [float(t) for t in ds["time"].values]
+        lab = {1.0: "1 s", 3600.0: "1 h", 86400.0: "1 day", 2592000.0: "1 month"}
+        head = " | ".join(lab.get(t, f"{t:g} s") for t in times)
+        lines += ["", "Drift: (d) read t after programming, without / with the recalibration step (mean over chips x seeds)",
+                  "", f"| data set | preset | {head} |", "|---|---|" + "---|" * len(times)]
+        for name in ds["dataset"].values:
+            for p in ds["preset"].values:
+                q = ds.sel(dataset=name, preset=p)["acc_drift"]
+                cells = " | ".join(f"{_pct(float(q.sel(time=t, recal=0).mean()))} / {_pct(float(q.sel(time=t, recal=1).mean()))}"
+                                   for t in times)
+                lines.append(f"| {name} | {p} | {cells} |")
+    lines += ["", "targets (naive loss >= 5 points vs (b) on evaluation chips; then (d) within 1 point of (b)):"]
+    for name in ds["dataset"].values:
+        for p in ds["preset"].values:
+            q = ds.sel(dataset=name, preset=p)
+            b = float(q["acc_ideal"].mean())
+            loss = b - float(q["acc_before"].mean())
+            m, h, _ = t_interval(q["acc_after"].values)
+            gap = b - m
             qual = loss >= 0.05 - 1e-12
-            verdict = ("met" if gap <= 0.01 + 1e-12 else "NOT met") if qual else "n/a (naive loss < 5 points)"
-            lines.append(f"- {name} {p}: naive loss {100 * loss:+.1f} points, after feedback {100 * gap:+.1f} "
-                         f"[{100 * float(gaps.max()):+.1f}] points below (b) -> {verdict}")
+            verdict = ("met" if gap <= 0.01 + 1e-12 else f"NOT met (by {100 * (gap - 0.01):.1f} points)") if qual \
+                else "n/a (naive loss < 5 points)"
+            lines.append(f"- {name} {p}: naive loss {100 * loss:+.1f} points, after feedback {100 * gap:+.1f} points "
+                         f"below (b) (95 % CI of (d) ± {100 * h:.1f}) -> {verdict}")
+    cal = ds["calibration_reads"]
+    lines += ["", f"calibration step per chip: {float(cal.min()):.0f}-{float(cal.max()):.0f} crossbar reads "
+              f"(steps x input rows, {ds['preset'].size} presets); one test-set evaluation "
+              f"{float(ds['reads'].min()):.0f}-{float(ds['reads'].max()):.0f} reads",
+              f"ADC full-scale percentile chosen on validation: "
+              + ", ".join(f"{p} {sorted(set(float(v) for v in np.round(ds['fs_percentile'].sel(preset=p).values.ravel(), 1)))}"
+                          for p in ds['preset'].values)]
     return "\n".join(lines)
 
 
 def make_figures(ds: xr.Dataset, folder, stem: str = "basisn_hardware_loop") -> list:
-    """Accuracy bars (a)-(d) per preset and data set; model residuals. Returns the paths."""
+    """Accuracy bars with 95 % intervals per preset and data set; accuracy versus ADC bits. Returns the paths."""
     from pathlib import Path
 
     from crossbar.plotting import pyplot, save_figure
 
     plt = pyplot()
     folder = Path(folder)
-    ds = _mean(ds)
     names, presets = list(ds["dataset"].values), list(ds["preset"].values)
     paths = []
     fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4), squeeze=False)
-    labels = ["(a) float", "(b) ideal BasisN", "(c) exact before", "(c') re-projected", "(d) exact after"]
     for ax, name in zip(axes[0], names):
         r = ds.sel(dataset=name)
         x = np.arange(len(presets))
-        vals = [np.full(len(presets), float(r["acc_float"])), np.full(len(presets), float(r["acc_ideal"])),
-                r["acc_exact_before"].values, r["acc_exact_reproject"].values, r["acc_exact_after"].values]
-        for k, (lab, val) in enumerate(zip(labels, vals)):
-            ax.bar(x + (k - 2) * 0.16, 100 * np.asarray(val), 0.16, label=lab)
+        b = float(r["acc_ideal"].mean())
+        ax.axhline(100 * b, color="k", lw=0.8, ls="--", label="(b) ideal BasisN")
+        for k, (var, lab) in enumerate((("acc_before", "(c) naive"), ("acc_reproject", "(c') re-projected"),
+                                        ("acc_after", "(d) feedback"))):
+            ci = [t_interval(r[var].sel(preset=p).values) for p in presets]
+            ax.bar(x + (k - 1) * 0.25, [100 * c[0] for c in ci], 0.25, yerr=[100 * np.nan_to_num(c[1]) for c in ci],
+                   label=lab, capsize=2)
         ax.set_xticks(x, presets)
-        lo = 100 * min(float(np.nanmin(np.concatenate([np.atleast_1d(v) for v in vals]))), 0.9) - 5
-        ax.set_ylim(max(lo, 0), 100)
-        ax.set_ylabel("test accuracy (%)")
-        ax.set_title(f"{name}: d={ds.attrs['d']}, K={ds.attrs['K']}, {ds.attrs['coeff_bits']}-bit coefficients")
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("test accuracy on evaluation chips (%)")
+        ax.set_title(f"{name}: d={ds.attrs['d']}, {_n(ds)}, 95 % CI")
         ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
     paths.append(save_figure(fig, folder / f"{stem}_accuracy.png"))
-
     fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4), squeeze=False)
+    adc = [int(a) for a in ds["adc"].values]
+    xs = [a if a else 10 for a in adc]
     for ax, name in zip(axes[0], names):
         r = ds.sel(dataset=name)
-        x = np.arange(len(presets))
-        for k, (var, lab) in enumerate((("res_naive", "naive (ideal product)"),
-                                        ("res_superposition", "single-column superposition"),
-                                        ("res_model", "error model, held-out steps"),
-                                        ("res_model_after", "error model, rewritten chip"))):
-            ax.bar(x + (k - 1.5) * 0.2, 100 * r[var].values, 0.2, label=lab)
-        ax.set_yscale("log")
-        ax.set_ylim(1e-4, 1e5)  # below 1e-4 % (the ideal chip): rounding, not shown
-        ax.set_xticks(x, presets)
-        ax.set_ylabel("relative residual vs exact steps (%)")
-        ax.set_title(f"{name}: step transfer residuals")
-        ax.legend(fontsize=7, ncol=2, loc="upper center")
-    paths.append(save_figure(fig, folder / f"{stem}_residual.png"))
+        for p in presets:
+            q = r.sel(preset=p)
+            order = np.argsort(xs)
+            line = ax.plot(np.array(xs)[order], [100 * float(q["acc_after_adc"].sel(adc=adc[i]).mean()) for i in order],
+                           "o-", label=f"{p} (d)")[0]
+            ax.plot(np.array(xs)[order], [100 * float(q["acc_before_adc"].sel(adc=adc[i]).mean()) for i in order],
+                    "x:", color=line.get_color())
+        ax.set_xticks(sorted(xs), [str(a) if a != 10 else "none" for a in sorted(xs)])
+        ax.set_xlabel("ADC bits (x: naive, o: after feedback)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{name}: accuracy versus ADC resolution")
+        ax.legend(fontsize=7)
+    paths.append(save_figure(fig, folder / f"{stem}_adc.png"))
     return paths

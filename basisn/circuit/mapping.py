@@ -28,11 +28,15 @@ Signed encodings
     cell carries the mid-level current (more IR drop), the reference error is multiplied
     by the popcount, and only ``2**c`` levels span the signed range.
 
-Quantization and variation: targets are rounded to the cell's ``2**bits`` levels and
-programmed with :meth:`devices.RRAMCell.program` using the preset's ``chip_seed``, so the
-device-to-device deviation ``z`` of every cell is drawn once per chip and is the same
-when the chip is rewritten. Write-verify reads the whole 1T1R cell: the RRAM is set so
-that RRAM plus access transistor conduct the programmed level (``1/G_rram = 1/g - r_on``).
+Programming: targets are rounded to the cell's ``2**bits`` levels and written by
+:meth:`devices.RRAMCell.write_verify`: write ``write`` of chip ``chip_seed`` draws its own
+residuals from ``(chip_seed, write)``, so two writes of the same basis differ, while the
+chip's stuck cells (:meth:`~devices.RRAMCell.stuck_mask`, from ``chip_seed`` alone) are
+the same on every write. Write-verify reads the whole 1T1R cell: the RRAM is set so that
+RRAM plus access transistor conduct the programmed level (``1/G_rram = 1/g - r_on``); a
+stuck cell conducts ``g_max`` or ``g_min`` whatever the target. Drift
+(:meth:`CrossbarMapping.at_time`) relaxes the RRAM conductances from the verify read at
+``drift_t0`` with the chip's per-cell exponents.
 
 Units: conductances siemens, ``gain`` S per weight unit. Inputs are read voltages
 ``V = x * v_scale`` (volt, ``v_scale = v_read / x_max`` per layer, see
@@ -42,6 +46,7 @@ ideal product ``x . b``. The circuit is linear, so ``v_scale`` cancels exactly.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +78,16 @@ class CrossbarMapping:
     """RRAM conductances after write-verify through the access transistor, siemens, (d, n_cols)."""
     g_nominal: np.ndarray = field(repr=False)
     """Quantized levels without variation, siemens, (d, n_cols)."""
+    write: int = 0
+    """Index of this write on the chip (selects the programming residuals)."""
+    pulses: int = 0
+    """Write-verify pulses this write took, summed over the cells."""
+    stuck: np.ndarray | None = field(default=None, repr=False)
+    """Stuck cells (d, n_cols) int8: +1 at g_max, -1 at g_min, 0 free; None: no stuck cells."""
+    t: float = 1.0
+    """Time after programming of the read, second (conductances drifted to it)."""
+    g_rram_t0: np.ndarray | None = field(default=None, repr=False)
+    """RRAM conductances at the verify read (before drift), siemens, (d, n_cols)."""
 
     @property
     def d(self) -> int:
@@ -102,6 +117,22 @@ class CrossbarMapping:
             a[:self.K, :self.d] = True
             a[self.K, self.d] = True
         return a
+
+    def at_time(self, t: float) -> "CrossbarMapping":
+        """The same write read ``t`` seconds after programming (drifted conductances).
+
+        Raises
+        ------
+        ParameterError
+            ``t`` negative, not finite or before the cell's ``drift_t0``.
+        """
+        p = self.preset
+        g0 = self.g_rram if self.g_rram_t0 is None else self.g_rram_t0
+        g_rram = p.cell.drift(g0, t, p.chip_seed)
+        g_cell = g_rram if p.access is None else 1.0 / (1.0 / g_rram + p.access.r_on)
+        for a in (g_rram, g_cell):
+            a.setflags(write=False)
+        return dataclasses.replace(self, g_cell=g_cell, g_rram=g_rram, t=float(t), g_rram_t0=g0)
 
     def _stored(self, g) -> np.ndarray:
         if self.preset.encoding == "differential":
@@ -202,8 +233,9 @@ def _optimal_range(B, preset: HardwarePreset, n_grid: int = 100) -> float:
     return best
 
 
-def map_basis(B, preset: HardwarePreset) -> CrossbarMapping:
-    """Map basis ``B`` (d, d) onto the chip ``preset`` (quantized, with the chip's variation).
+def map_basis(B, preset: HardwarePreset, write: int = 0) -> CrossbarMapping:
+    """Write basis ``B`` (d, d) into the chip ``preset``: write number ``write`` (quantized,
+    write-verify residuals of that write, the chip's stuck cells), read at ``drift_t0``.
 
     Raises
     ------
@@ -240,7 +272,14 @@ def map_basis(B, preset: HardwarePreset) -> CrossbarMapping:
         target[:, :d] = g_mid + gain * Bt
         target[:, d] = g_mid
     g_nom = cell.quantize(target)
-    g_cell = cell.program(target, seed=preset.chip_seed)
+    if isinstance(write, bool) or not isinstance(write, (int, np.integer)) or write < 0:
+        raise ParameterError(f"write must be an integer >= 0 (index of the write on the chip), got {write!r}")
+    g_cell, pulses = cell.write_verify(target, preset.chip_seed, int(write))
+    stuck = cell.stuck_mask(target.shape, preset.chip_seed)
+    if stuck.any():
+        g_cell = cell.apply_stuck(g_cell, stuck)
+    else:
+        stuck = None
     g_rram = _calibrate(g_cell, preset.access)
     ro = []
     for a in (B, g_cell, g_rram, g_nom):
@@ -248,7 +287,8 @@ def map_basis(B, preset: HardwarePreset) -> CrossbarMapping:
         a.setflags(write=False)
         ro.append(a)
     return CrossbarMapping(preset=preset, basis=ro[0], b_max=b_max, gain=float(gain), g_cell=ro[1], g_rram=ro[2],
-                           g_nominal=ro[3])
+                           g_nominal=ro[3], write=int(write), pulses=int(pulses.sum()), stuck=stuck,
+                           t=float(cell.drift_t0), g_rram_t0=ro[2])
 
 
 def input_scale(x_max: float, v_read: float) -> float:

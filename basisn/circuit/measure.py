@@ -1,8 +1,8 @@
 """Measure a programmed chip: the exact transfer of every crossbar step, reusing one factorization.
 
 ``ChipSystem(mapping)``
-    The chip of a :class:`~basisn.circuit.mapping.CrossbarMapping`, factorized once with
-    every TG open; ``step_transfer(patterns)`` gives the exact ``(K, d)`` transfer of a
+    The chip of a :class:`~basisn.circuit.mapping.CrossbarMapping`, factorized once
+    (its port model); ``step_transfer(patterns)`` gives the exact ``(K, d)`` transfer of a
     step with K logical TG patterns closed *together* (they interact through the shared
     wordlines), in units of the ideal product: the outputs for input ``x`` (activation
     units) are ``x @ T.T``. Results are cached per pattern set.
@@ -15,14 +15,14 @@
 
 How the fast path is exact
 --------------------------
-A step differs from the all-open chip only in the conductances of the closed TGs
-(``1/r_on - 1/r_off`` each between a column bottom and its summing-line tap). With
-``A0`` the free-node matrix of the all-open chip, factorized once, and ``F`` the
-incidence of the ``m`` closed TGs, Woodbury gives the node voltages of the step from
-``A0^-1`` applied to ``F`` (precomputed once for every switchable TG) and one dense
-``m x m`` solve (:class:`crossbar.tgsum.metrics.SwitchingSystem`, driven here with unit
-wordline voltages so that its outputs are transfer matrices). No approximation: the
-step's matrix is the same as a fresh factorization up to rounding (tested).
+The array (wordlines, bitlines, cells) meets the periphery (TGs, summing lines) only at
+the column bottoms. :class:`~basisn.circuit.ports.ArrayPorts` reduces the array once per
+chip to its exact admittance at the column bottoms and drivers (the Schur complement,
+from one sparse Cholesky factorization whose ordering and symbolic analysis are shared by
+every chip of that shape); a step then solves only the periphery on top of it
+(:func:`~basisn.circuit.ports.periphery_transfer`: one dense ``n_cols x n_cols``
+Cholesky and one banded solve per summing line). No approximation: the step's transfer
+equals a fresh factorization of its netlist up to rounding (tested to ~1e-10).
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ import time
 import numpy as np
 
 import crossbar
-from crossbar.tgsum.metrics import SwitchingSystem
+from crossbar.native.options import blas_threads as _blas
 from devices.errors import ParameterError
 from netlists import build_crossbar
 
 from .mapping import CrossbarMapping
+from .ports import ArrayPorts, PeripheryModel
 
 __all__ = ["ChipSystem", "direct_step_transfer", "ngspice_step_currents", "build_step_netlist"]
 
@@ -67,12 +68,16 @@ def ngspice_step_currents(mapping: CrossbarMapping, patterns, voltages) -> np.nd
 
 
 class ChipSystem:
-    """A programmed chip, factorized once; exact step transfers by low-rank updates.
+    """A programmed chip, factorized once; exact step transfers from its port model.
 
     Parameters
     ----------
     mapping : CrossbarMapping
         The basis as written into the chip.
+    blas_threads : int or None
+        BLAS threads while factorizing and solving steps (the dense step solves are
+        small: one thread avoids oversubscription on a shared machine); the caller's
+        setting is restored afterwards. None: leave BLAS alone.
 
     Attributes
     ----------
@@ -81,20 +86,24 @@ class ChipSystem:
     n_cached : int
         Steps served from the cache.
     setup_time, solve_time : float
-        Seconds spent on the base factorization and on steps.
+        Seconds spent on the port model (one factorization) and on steps.
     """
 
-    def __init__(self, mapping: CrossbarMapping):
+    cache_size = 8192
+    """Step transfers kept (oldest dropped first)."""
+
+    def __init__(self, mapping: CrossbarMapping, blas_threads: int | None = 1):
         if not isinstance(mapping, CrossbarMapping):
             raise ParameterError(f"ChipSystem needs a CrossbarMapping, got {type(mapping).__name__}")
         self.mapping = mapping
+        self.blas_threads = blas_threads
         p = mapping.preset
         t0 = time.perf_counter()
-        sw = mapping.switchable()
-        self._sys = SwitchingSystem(mapping.g_rram, sw, np.eye(mapping.d), wires=p.wires, r_off=p.tg.r_off,
-                                    access=p.access)
-        self._pair = np.full(sw.shape, -1, np.int64)
-        self._pair[self._sys.pair_k, self._sys.pair_j] = np.arange(self._sys.pair_k.size)
+        r_acc = 0.0 if p.access is None else float(p.access.r_on)
+        with _blas(blas_threads):
+            self.ports = ArrayPorts(mapping.g_rram, p.wires, r_acc)
+            self.periphery = PeripheryModel(self.ports, p.tg, p.wires.r_summing, mapping.n_lines)
+        self._switchable = mapping.switchable()
         self.setup_time = time.perf_counter() - t0
         self.solve_time = 0.0
         self.n_solved = 0
@@ -112,12 +121,14 @@ class ChipSystem:
     def physical_transfer(self, assignment) -> np.ndarray:
         """(n_lines, d) line currents per wordline volt, siemens, for physical TG states ``assignment``."""
         a = np.asarray(assignment, bool)
-        idx = self._pair[a]
-        if np.any(idx < 0):
+        if a.shape != self._switchable.shape:
+            raise ParameterError(f"assignment must have shape {self._switchable.shape} (lines, columns), got {a.shape}")
+        if np.any(a & ~self._switchable):
             raise ParameterError("assignment closes a TG that the encoding never switches")
-        if idx.size == 0:
+        if not a.any():
             return np.zeros((self.mapping.n_lines, self.d))
-        return self._sys.outputs(self.mapping.preset.tg.r_on, np.sort(idx)).T
+        with _blas(self.blas_threads):
+            return self.periphery.transfer(a)
 
     def step_transfer(self, patterns) -> np.ndarray:
         """Exact (K, d) transfer of a step whose K logical patterns are closed together.
@@ -135,6 +146,8 @@ class ChipSystem:
         t0 = time.perf_counter()
         T = self.mapping.readout(p) @ self.physical_transfer(self.mapping.physical_assignment(p)) / self.mapping.gain
         T.setflags(write=False)
+        if len(self._cache) >= self.cache_size:  # oldest first: training visits ever new patterns
+            self._cache.pop(next(iter(self._cache)))
         self._cache[key] = T
         self.solve_time += time.perf_counter() - t0
         self.n_solved += 1

@@ -20,8 +20,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from devices import LinearAccessTransistor, NMOSLevel1, RRAMCell, TransmissionGate, Wires
+from devices import LinearAccessTransistor, NMOSLevel1, Readout, RRAMCell, TransmissionGate, Wires
 from devices.errors import ParameterError
+from devices.presets import ADC_8BIT, NEURRAM_CHIP_CELL
 
 __all__ = ["HardwarePreset", "PRESETS", "get_preset", "ENCODINGS", "WEIGHT_RANGES", "D_RANGE", "K_RANGE", "V_READ_RANGE"]
 
@@ -65,8 +66,12 @@ class HardwarePreset:
     """Which weight maps to the top conductance: ``"max"`` (``max|B|``, nothing clipped) or
     ``"optimal"`` (the range that minimises the squared quantization error of ``B`` on the
     cell's levels, larger entries clipped; matters for 1-2 bit cells)."""
+    readout: Readout = Readout(adc_bits=None)
+    """TIA + ADC per TG-set output (the two summing lines of a differential pair feed one
+    differential TIA) and the full-scale calibration rule; ``adc_bits=None``: no ADC."""
     chip_seed: int = 0
-    """Seed of the chip's device-to-device programming variation (drawn once per chip)."""
+    """Seed of the chip: its stuck cells and drift exponents; write ``w`` draws its
+    programming residuals from ``(chip_seed, w)``."""
 
     def __post_init__(self):
         n = type(self).__name__
@@ -97,6 +102,8 @@ class HardwarePreset:
             raise ParameterError(f"{n}.weight_range = {self.weight_range!r}; allowed: {WEIGHT_RANGES}")
         if self.encoding not in ENCODINGS:
             raise ParameterError(f"{n}.encoding = {self.encoding!r}; allowed: {ENCODINGS}")
+        if not isinstance(self.readout, Readout):
+            raise ParameterError(f"{n}.readout must be a devices.Readout, got {type(self.readout).__name__}")
         if isinstance(self.chip_seed, bool) or not isinstance(self.chip_seed, int) or self.chip_seed < 0:
             raise ParameterError(f"{n}.chip_seed must be an integer >= 0, got {self.chip_seed!r}")
 
@@ -104,38 +111,46 @@ class HardwarePreset:
         """One line with the values that matter, display units."""
         acc = "none" if self.access is None else f"{self.access.r_on:g} ohm"
         return (f"{self.name}: d={self.d} K={self.K} cell {self.cell.g_min * 1e6:g}-{self.cell.g_max * 1e6:g} uS "
-                f"{self.cell.bits} bit sigma={self.cell.sigma:g}, wires {self.wires.r_wordline:g}/{self.wires.r_bitline:g}/"
+                f"{self.cell.bits} bit sigma={self.cell.sigma:g} verify {self.cell.verify_tolerance:g}, stuck "
+                f"{self.cell.stuck_on:g}/{self.cell.stuck_off:g}, drift nu {self.cell.drift_nu:g}+-{self.cell.drift_nu_sigma:g}, "
+                f"read noise {self.cell.read_sigma:g}, ADC {self.readout.adc_bits or 'none'} bit, wires {self.wires.r_wordline:g}/{self.wires.r_bitline:g}/"
                 f"{self.wires.r_summing:g} ohm, TG r_on={self.tg.r_on:g} ohm, access {acc}, {self.encoding}")
 
 
-_NEURRAM = RRAMCell(g_min=1e-6, g_max=40e-6, bits=4, sigma=0.03)
+_NEURRAM = NEURRAM_CHIP_CELL
 _WIRES = Wires(2.5, 2.5, 2.5)
 _ACCESS = LinearAccessTransistor(1e3)
+_ADC8 = ADC_8BIT
+
+
+def _cheap(bits: int) -> RRAMCell:
+    """Cells programmed with a looser verify (*assumption*): 8 % per pulse, +-8 % band (std ~4.3 %),
+    otherwise as the NeuRRAM chip cell."""
+    return dataclasses.replace(_NEURRAM, bits=bits, sigma=0.08, verify_tolerance=0.08)
+
 
 PRESETS = {
-    # An ideal chip: zero wires, ideal TGs, no access transistor, 8-bit cells, no variation.
-    "ideal": HardwarePreset(name="ideal", cell=RRAMCell(g_min=1e-6, g_max=40e-6, bits=8, sigma=0.0)),
-    # NeuRRAM cell (devices.presets.NEURRAM_CELL: 1-40 uS, 4 bit as in the BasisN paper, sigma 3 %
-    # *assumption*), FACTS.md wires (2.5 ohm per segment, *assumption*), 1 kohm TG (devices.presets.TG_1K,
-    # *assumption*), 1 kohm linear access transistor (devices.presets.ACCESS_LINEAR_1K, *assumption*).
+    # An ideal chip: zero wires, ideal TGs, no access transistor, 8-bit cells, no variation, no noise, no drift.
+    "ideal": HardwarePreset(name="ideal", cell=RRAMCell(g_min=1e-6, g_max=40e-6, bits=8, sigma=0.0), readout=_ADC8),
+    # NeuRRAM cell (devices.presets.NEURRAM_CHIP_CELL: 1-40 uS, 4 bit as in the BasisN paper; write-verify,
+    # stuck cells, drift and read noise *assumption*), FACTS.md wires (2.5 ohm per segment, *assumption*), 1 kohm TG
+    # (devices.presets.TG_1K, *assumption*), 1 kohm linear access transistor (*assumption*), 8-bit ADC.
     "neurram": HardwarePreset(name="neurram", cell=_NEURRAM, wires=_WIRES,
-                              tg=TransmissionGate(r_on=1e3, r_off=1e9), access=_ACCESS),
+                              tg=TransmissionGate(r_on=1e3, r_off=1e9), access=_ACCESS, readout=_ADC8),
     # Low-cost cells: 2 bits per cell (the BasisN paper, fig. 6, finds 2 bits enough after retraining),
-    # sigma 5 % (*assumption*: one write-verify pass), a 2 kohm TG (*assumption*: a smaller TG to save
-    # the area of K sets), same wires and access transistor.
-    "lowbit": HardwarePreset(name="lowbit", cell=RRAMCell(g_min=1e-6, g_max=40e-6, bits=2, sigma=0.05),
-                             wires=_WIRES, tg=TransmissionGate(r_on=2e3, r_off=1e9), access=_ACCESS),
-    # Minimum-size TG (5 kohm *assumption*), 3-bit cells, sigma 5 % (*assumption*).
-    "weak_tg": HardwarePreset(name="weak_tg", cell=RRAMCell(g_min=1e-6, g_max=40e-6, bits=3, sigma=0.05),
-                              wires=_WIRES, tg=TransmissionGate(r_on=5e3, r_off=1e9), access=_ACCESS),
-    # Binary (1-bit, SLC) cells as most fabricated RRAM macros use, sigma 5 % (*assumption*), 2 kohm TG; with
+    # a looser verify (*assumption*), a 2 kohm TG (*assumption*: a smaller TG to save the area of K sets).
+    "lowbit": HardwarePreset(name="lowbit", cell=_cheap(2), wires=_WIRES, tg=TransmissionGate(r_on=2e3, r_off=1e9),
+                             access=_ACCESS, readout=_ADC8),
+    # Minimum-size TG (5 kohm *assumption*), 3-bit cells, looser verify (*assumption*).
+    "weak_tg": HardwarePreset(name="weak_tg", cell=_cheap(3), wires=_WIRES, tg=TransmissionGate(r_on=5e3, r_off=1e9),
+                              access=_ACCESS, readout=_ADC8),
+    # Binary (1-bit, SLC) cells as most fabricated RRAM macros use, looser verify (*assumption*), 2 kohm TG; with
     # two levels per side the range is chosen to minimise the quantization error (weight_range="optimal").
-    "binary": HardwarePreset(name="binary", cell=RRAMCell(g_min=1e-6, g_max=40e-6, bits=1, sigma=0.05),
-                             wires=_WIRES, tg=TransmissionGate(r_on=2e3, r_off=1e9), access=_ACCESS,
-                             weight_range="optimal"),
-    # FACTS.md planning cell (1-100 uS, 4 bit), sigma 3 %, 2.5 ohm wires, 1 kohm TG: the largest currents.
-    "facts": HardwarePreset(name="facts", cell=RRAMCell(g_min=1e-6, g_max=100e-6, bits=4, sigma=0.03),
-                            wires=_WIRES, tg=TransmissionGate(r_on=1e3, r_off=1e9), access=_ACCESS),
+    "binary": HardwarePreset(name="binary", cell=_cheap(1), wires=_WIRES, tg=TransmissionGate(r_on=2e3, r_off=1e9),
+                             access=_ACCESS, weight_range="optimal", readout=_ADC8),
+    # FACTS.md planning cell (1-100 uS, 4 bit) with the NeuRRAM chip effects, 2.5 ohm wires, 1 kohm TG.
+    "facts": HardwarePreset(name="facts", cell=dataclasses.replace(_NEURRAM, g_max=100e-6), wires=_WIRES,
+                            tg=TransmissionGate(r_on=1e3, r_off=1e9), access=_ACCESS, readout=_ADC8),
 }
 
 

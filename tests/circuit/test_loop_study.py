@@ -22,15 +22,18 @@ def test_study_runs_archives_and_replots(tmp_path, capsys):
     study = _script()
     out = tmp_path / "loop.h5"
     assert study.main(["--quick", "--only", "digits", "--presets", "lowbit", "--d", "16", "--feedback-epochs", "1",
-                       "--n-spot", "0", "--no-progress", "--out", str(out)]) == 0
+                       "--n-spot", "0", "--no-progress", "--eval-chips", "2", "--drift-times", "1", "3600",
+                       "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "(c) exact before" in text and "circuit-exact evaluation of 540 test samples" in text
+    assert "(c) naive, eval chips" in text and "540 test samples" in text
     ds = read_dataset(out)
     for name, var in ds.variables.items():
         assert "units" in var.attrs, f"{name} has no units"
     assert 0.5 < float(ds["acc_ideal"].sel(dataset="digits").mean()) <= 1.0
-    assert np.isfinite(ds["acc_exact_after"]).all() and np.isfinite(ds["res_model"]).all()
+    for var in ("acc_after", "acc_before", "acc_after_adc", "acc_drift", "res_model", "acc_train_chip"):
+        assert np.isfinite(ds[var]).all(), var
+    assert ds.sizes["chip"] == 2 and ds.sizes["time"] == 2
     assert ds.attrs["study"] == "basisn_hardware_loop"
     assert study.main(["--plot-only", str(out)]) == 0
-    assert (tmp_path / "loop_accuracy.png").exists() and (tmp_path / "loop_residual.png").exists()
+    assert (tmp_path / "loop_accuracy.png").exists() and (tmp_path / "loop_adc.png").exists()
     xr.testing.assert_identical(read_dataset(out), ds)

@@ -1,0 +1,151 @@
+"""Speed of the circuit-exact loop at the paper's crossbar sizes (issue 13, section 5).
+
+``bench_exact_evaluation(d, K, preset, n_samples, direct_steps, seed)``
+    One MNIST-1D BasisN network (the float CNN trained briefly, converted at ``d``)
+    written into one chip and evaluated circuit-exactly on ``n_samples`` test samples:
+
+    * *fast*: the chip's port model (one factorization), every scheduled step by the
+      Woodbury update, all samples batched through each step's transfer
+      (:class:`~basisn.circuit.crossbars.CircuitCrossbar`);
+    * *direct*: every step re-solved from scratch (its netlist built, factorized, one
+      adjoint solve per line: :func:`~basisn.circuit.measure.direct_step_transfer`),
+      the samples batched the same way. ``direct_steps`` of the network's steps are
+      solved directly (evenly spaced); when that is fewer than all, the rest are counted
+      at the measured mean (the result says so).
+
+    Returns wall and CPU seconds, the per-step median of the fast path (each step of the
+    network timed on its own, uncached), the ratio, and the largest relative difference
+    between the two on the directly solved steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from basisn.experiments import protocols
+from basisn.layers import BasisConfig, basis_from_float
+from basisn.training import evaluate, train_float
+from devices.errors import ParameterError
+
+from .crossbars import CircuitCrossbar
+from .feedback import network_steps
+from .mapping import map_basis
+from .measure import ChipSystem, direct_step_transfer
+from .preset import HardwarePreset
+
+__all__ = ["bench_exact_evaluation"]
+
+
+def _clock():
+    return time.perf_counter(), time.process_time()
+
+
+def _since(t):
+    w, c = _clock()
+    return w - t[0], c - t[1]
+
+
+def bench_exact_evaluation(d: int, K: int, preset: HardwarePreset, n_samples: int = 1000, direct_steps: int | None = None,
+                           seed: int = 0, float_epochs: int = 2, step_repeats: int = 30, log=None) -> dict:
+    """Fast and direct circuit-exact evaluation of an MNIST-1D BasisN network (see the module docstring).
+
+    Parameters
+    ----------
+    d, K : int
+        Crossbar size and TG sets (override the preset's).
+    preset : HardwarePreset
+    n_samples : int
+        Test samples evaluated (>= 1; at most the test split).
+    direct_steps : int or None
+        Steps re-solved directly (None: all).
+    seed : int
+    float_epochs : int
+        Epochs of float training before the BasisN conversion (the codes, not the
+        accuracy, set the steps).
+    step_repeats : int
+        Steps timed one by one for the per-step median.
+
+    Returns
+    -------
+    dict
+        Seconds (wall ``*_s``, CPU ``*_cpu_s``), counts, ``ratio`` (direct / fast, wall),
+        ``max_rel_diff`` (dimensionless) and the accuracies (0-1).
+    """
+    log = log or (lambda msg: None)
+    for name, v, lo in (("d", d, 2), ("K", K, 1), ("n_samples", n_samples, 1), ("step_repeats", step_repeats, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ParameterError(f"{name} must be an integer >= {lo}, got {v!r}")
+    preset = dataclasses.replace(preset, d=int(d), K=int(K))
+    proto = {p.name: p for p in protocols(True)}["mnist1d"]
+    data = proto.load()
+    n = min(int(n_samples), len(data.y_test))
+    x, y = data.x_test[:n], data.y_test[:n]
+    fnet = proto.build_float(np.random.default_rng(seed))
+    train_float(fnet, data, dataclasses.replace(proto.float_cfg, epochs=float_epochs, seed=seed))
+    net = basis_from_float(fnet, BasisConfig(d, 4), np.random.default_rng(1000 + seed))
+    acc_ideal = evaluate(net, x, y, crossbar=net.ideal_crossbar())
+    log(f"network ready (ideal BasisN {100 * acc_ideal:.1f} % on {n} samples); writing the chip")
+    # fast path
+    t = _clock()
+    mapping = map_basis(net.basis.effective(), preset)
+    chip = ChipSystem(mapping)
+    setup = _since(t)
+    t = _clock()
+    acc_fast = evaluate(net, x, y, crossbar=CircuitCrossbar(chip))
+    ev = _since(t)
+    n_steps, solve_fast = chip.n_solved, chip.solve_time
+    steps = network_steps(net, preset.K)
+    log(f"fast: setup {setup[0]:.2f} s, evaluation {ev[0]:.2f} s, {n_steps} steps")
+    # per-step timings, uncached
+    pick = np.linspace(0, len(steps) - 1, min(step_repeats, len(steps))).astype(int)
+    walls, cpus = [], []
+    for k in pick:
+        chip._cache.clear()
+        t = _clock()
+        chip.step_transfer(steps[k])
+        w, c = _since(t)
+        walls.append(w)
+        cpus.append(c)
+    # full steps: every logical column closed, dealt round-robin to the K sets (m = 2d TGs, the worst case)
+    rng = np.random.default_rng(seed)
+    full_w, full_c = [], []
+    for _ in range(min(step_repeats, 10)):
+        pats = np.zeros((preset.K, d), bool)
+        pats[np.arange(d) % preset.K, rng.permutation(d)] = True
+        t = _clock()
+        chip.step_transfer(pats)
+        w, c = _since(t)
+        full_w.append(w)
+        full_c.append(c)
+    # direct re-solves
+    nd = len(steps) if direct_steps is None else max(1, min(int(direct_steps), len(steps)))
+    pick_d = np.linspace(0, len(steps) - 1, nd).astype(int)
+    t = _clock()
+    worst = 0.0
+    for i, k in enumerate(pick_d):
+        D = direct_step_transfer(mapping, steps[k])
+        T = chip.step_transfer(steps[k])
+        worst = max(worst, float(np.abs(T - D).max() / max(np.abs(D).max(), 1e-300)))
+        if (i + 1) % 10 == 0:
+            log(f"direct: {i + 1}/{nd} steps")
+    dw, dc = _since(t)
+    per_w, per_c = dw / nd, dc / nd
+    batching = (ev[0] - solve_fast, ev[1] - solve_fast)  # scheduling and batched products: the same for both
+    direct_total = (per_w * len(steps) + batching[0], per_c * len(steps) + batching[1])
+    fast_total = (setup[0] + ev[0], setup[1] + ev[1])
+    return {
+        "d": int(d), "K": int(K), "preset": preset.name, "n_samples": n, "n_steps": len(steps),
+        "n_steps_solved_fast": n_steps, "direct_steps_measured": nd, "extrapolated": nd < len(steps),
+        "setup_s": setup[0], "setup_cpu_s": setup[1], "eval_fast_s": ev[0], "eval_fast_cpu_s": ev[1],
+        "fast_total_s": fast_total[0], "fast_total_cpu_s": fast_total[1],
+        "step_median_s": float(np.median(walls)), "step_median_cpu_s": float(np.median(cpus)),
+        "step_max_s": float(np.max(walls)), "n_timed_steps": len(walls),
+        "full_step_median_s": float(np.median(full_w)), "full_step_median_cpu_s": float(np.median(full_c)),
+        "direct_per_step_s": per_w, "direct_per_step_cpu_s": per_c,
+        "direct_total_s": direct_total[0], "direct_total_cpu_s": direct_total[1],
+        "ratio": direct_total[0] / fast_total[0], "ratio_cpu": direct_total[1] / fast_total[1],
+        "max_rel_diff": worst, "acc_ideal": acc_ideal, "acc_exact": acc_fast,
+    }

@@ -1,0 +1,179 @@
+"""Where TG-summed BasisN holds at the paper's crossbar sizes: the viability map (issue 13).
+
+    python studies/basisn_viability.py --quick                    # d = 64, 2 TG r_on x 2 cell ranges (~10 min)
+    python studies/basisn_viability.py --d 64 128 256 --seeds 0 1 2
+    python studies/basisn_viability.py --plot-only results/basisn_viability.h5
+
+Per data set, seed and d: the float network and ideal-hardware BasisN are trained once;
+then for every grid point (TG r_on x cell g_max x wire resistance, the mitigations of
+:class:`basisn.circuit.mitigation.Mitigation`) the naive mapping and feedback (twin
+model, gradients through the modelled hardware, exact refresh on the training chip) are
+evaluated circuit-exactly on fresh evaluation chips (readout calibrated, read noise,
+ADC). Figures: one heat map per d of (feedback - ideal BasisN), with the -1 point contour.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from crossbar.study import Study, Task  # noqa: E402
+from crossbar.study.cli import main  # noqa: E402
+
+from basisn.circuit.viability import PRESET_CHOICES, ViabilityConfig, run_viability_task  # noqa: E402
+
+
+def _floats(text):
+    return float(text)
+
+
+class Viability(Study):
+    name = "basisn_viability"
+    description = __doc__.split("\n\n")[0]
+
+    def add_arguments(self, p):
+        p.add_argument("--d", type=int, nargs="+", default=[64, 128, 256], help="crossbar sizes d")
+        p.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds")
+        p.add_argument("--datasets", nargs="+", default=["mnist1d"], help="data sets (mnist1d, digits)")
+        p.add_argument("--preset", default="neurram", help=f"base hardware preset, one of {PRESET_CHOICES}")
+        p.add_argument("--tg-r-on", type=_floats, nargs="+", default=[1e3, 1e2, 10.0], help="TG on-resistances, ohm")
+        p.add_argument("--g-max", type=_floats, nargs="+", default=[40e-6, 4e-6, 1e-6], help="cell g_max, S")
+        p.add_argument("--g-ratio", type=float, default=40.0, help="cell g_max / g_min")
+        p.add_argument("--r-wire", type=_floats, nargs="+", default=[2.5], help="wire segment resistances, ohm")
+        p.add_argument("--encoding", default="differential", help="differential or reference")
+        p.add_argument("--eval-chips", type=int, default=2, help="fresh evaluation chips per grid point")
+        p.add_argument("--feedback-epochs", type=int, default=5, help="feedback epochs")
+        p.add_argument("--n-test", type=int, default=1000, help="test samples evaluated exactly")
+        p.add_argument("--full", action="store_true", help="full (not quick) training protocols")
+
+    def config_from_args(self, args):
+        if args.quick:
+            return ViabilityConfig(datasets=("mnist1d",), seeds=(0,), ds=(64,), preset=args.preset,
+                                   tg_r_on=(1e3, 1e2), g_max=(40e-6, 4e-6), r_wire=(2.5,), n_eval_chips=2,
+                                   feedback_epochs=3, n_test=1000, quick=True)
+        return ViabilityConfig(datasets=tuple(args.datasets), seeds=tuple(args.seeds), ds=tuple(args.d),
+                               preset=args.preset, tg_r_on=tuple(args.tg_r_on), g_max=tuple(args.g_max),
+                               g_ratio=args.g_ratio, r_wire=tuple(args.r_wire), encoding=args.encoding,
+                               n_eval_chips=args.eval_chips, feedback_epochs=args.feedback_epochs,
+                               n_test=args.n_test, quick=not args.full)
+
+    def settings(self, config):
+        import dataclasses
+
+        return dataclasses.asdict(config)
+
+    def attrs(self, config):
+        return {"n_test": config.n_test, "n_eval_chips": config.n_eval_chips, "feedback_epochs": config.feedback_epochs,
+                "preset": config.preset, "g_ratio": config.g_ratio, "encoding": config.encoding}
+
+    def tasks(self, config):
+        return [Task(f"{name}/seed={s}/d={d}", params=(name, s, d), cost=float(d) ** 1.5)
+                for name in config.datasets for s in config.seeds for d in config.ds]
+
+    def run_task(self, config, task):
+        import logging
+
+        name, seed, d = task.params
+        res = run_viability_task(config, name, seed, d, log=logging.getLogger("basisn_viability").info)
+        nr, ng, nw, nc = len(config.tg_r_on), len(config.g_max), len(config.r_wire), config.n_eval_chips
+        before = np.array([p["acc_before"] for p in res["points"]]).reshape(nr, ng, nw, nc)
+        after = np.array([p["acc_after"] for p in res["points"]]).reshape(nr, ng, nw, nc)
+        res_twin = np.array([p["res_twin"] for p in res["points"]]).reshape(nr, ng, nw)
+        t_fb = np.array([p["t_feedback"] for p in res["points"]]).reshape(nr, ng, nw)
+        t_ex = np.array([p["t_before"] for p in res["points"]]).reshape(nr, ng, nw)
+        lead = ("dataset", "seed", "d")
+        grid = ("tg_r_on", "g_max", "r_wire")
+        ex = (slice(None),) * 0
+        data = {
+            "acc_before": (lead + grid + ("chip",), before[None, None, None], {"units": "1", "description":
+                           "naive mapping, circuit-exact on fresh evaluation chips (calibrated readout, read noise, ADC)"}),
+            "acc_after": (lead + grid + ("chip",), after[None, None, None], {"units": "1", "description":
+                          "after feedback (twin model, hardware gradients, exact refresh on the training chip), "
+                          "fresh evaluation chips"}),
+            "res_twin": (lead + grid, res_twin[None, None, None], {"units": "1", "description":
+                         "twin model residual on held-out steps of a fresh write of the training chip"}),
+            "t_feedback": (lead + grid, t_fb[None, None, None], {"units": "s"}),
+            "t_exact_eval": (lead + grid, t_ex[None, None, None], {"units": "s", "description":
+                             "wall time of the naive evaluation on one evaluation chip: write, port-model "
+                             "factorization, readout calibration, every step, n_test samples"}),
+            "t_cpu": (lead, np.array(res["t_cpu"]).reshape(1, 1, 1), {"units": "s", "description":
+                      "CPU time of the task (training, every grid point)"}),
+            "acc_float": (lead, np.array(res["acc_float"]).reshape(1, 1, 1), {"units": "1"}),
+            "acc_ideal": (lead, np.array(res["acc_ideal"]).reshape(1, 1, 1), {"units": "1",
+                          "description": "ideal-hardware BasisN"}),
+            "t_train": (lead, np.array(res["t_train"]).reshape(1, 1, 1), {"units": "s"}),
+        }
+        del ex
+        coords = {"dataset": [name], "seed": [seed], "d": [d],
+                  "tg_r_on": ("tg_r_on", list(config.tg_r_on), {"units": "ohm"}),
+                  "g_max": ("g_max", list(config.g_max), {"units": "S"}),
+                  "r_wire": ("r_wire", list(config.r_wire), {"units": "ohm"}),
+                  "chip": np.arange(nc)}
+        return xr.Dataset(data, coords=coords)
+
+    def summary(self, ds):
+        if "acc_after" not in ds:
+            return "basisn_viability: no finished task in the archive"
+        lines = ["| data set | d | TG r_on (ohm) | g_max (uS) | wire (ohm) | ideal BasisN | naive | after feedback | "
+                 "after - ideal (points) | twin residual |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for name in ds["dataset"].values:
+            for d in ds["d"].values:
+                q = ds.sel(dataset=name, d=d)
+                ideal = float(q["acc_ideal"].mean())
+                for r in q["tg_r_on"].values:
+                    for g in q["g_max"].values:
+                        for w in q["r_wire"].values:
+                            p = q.sel(tg_r_on=r, g_max=g, r_wire=w)
+                            a, b = float(p["acc_after"].mean()), float(p["acc_before"].mean())
+                            if not np.isfinite(a):
+                                continue
+                            lines.append(f"| {name} | {int(d)} | {r:g} | {g * 1e6:g} | {w:g} | {100 * ideal:.1f} | "
+                                         f"{100 * b:.1f} | {100 * a:.1f} | {100 * (a - ideal):+.1f} | "
+                                         f"{100 * float(p['res_twin'].mean()):.1f} % |")
+        if "t_exact_eval" in ds:
+            for d in ds["d"].values:
+                q = ds.sel(d=d)
+                lines.append(f"\nd = {int(d)}: circuit-exact evaluation of one chip (write, factorization, calibration, "
+                             f"{int(q.attrs.get('n_test', 0)) or 'all'} test samples) {float(q['t_exact_eval'].mean()):.1f} s "
+                             f"wall; task CPU {float(q['t_cpu'].mean()) / 60:.1f} min (training and every grid point)")
+        n = ds.sizes.get("seed", 1) * ds.sizes.get("chip", 1)
+        lines.append(f"\nmeans over {ds.sizes.get('seed', 1)} seed(s) x {ds.sizes.get('chip', 1)} evaluation chips ({n} values)")
+        return "\n".join(lines)
+
+    def figures(self, ds, folder, stem):
+        if "acc_after" not in ds:
+            return []
+        from crossbar.plotting import pyplot, save_figure
+
+        plt = pyplot()
+        paths = []
+        for name in ds["dataset"].values:
+            dvals = list(ds["d"].values)
+            fig, axes = plt.subplots(1, len(dvals), figsize=(4.5 * len(dvals), 3.8), squeeze=False)
+            for ax, d in zip(axes[0], dvals):
+                q = ds.sel(dataset=name, d=d).isel(r_wire=0)
+                gap = 100 * (q["acc_after"].mean(("seed", "chip")) - q["acc_ideal"].mean("seed"))
+                z = gap.transpose("tg_r_on", "g_max").values
+                im = ax.imshow(z, origin="lower", cmap="RdYlGn", vmin=-20, vmax=2, aspect="auto")
+                ax.set_xticks(range(q.sizes["g_max"]), [f"{g * 1e6:g}" for g in q["g_max"].values])
+                ax.set_yticks(range(q.sizes["tg_r_on"]), [f"{r:g}" for r in q["tg_r_on"].values])
+                ax.set_xlabel("cell g_max (uS)")
+                ax.set_ylabel("TG r_on (ohm)")
+                for (i, j), v in np.ndenumerate(z):
+                    ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=8)
+                if min(z.shape) >= 2 and np.nanmin(z) < -1 < np.nanmax(z):
+                    ax.contour(z, levels=[-1.0], colors="k", linewidths=1.5)
+                ax.set_title(f"{name} d={int(d)}: feedback - ideal (points)\nwire {float(q['r_wire']):g} ohm")
+                fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="points")
+            paths.append(save_figure(fig, Path(folder) / f"{stem}_{name}_heatmap.png"))
+        return paths
+
+
+if __name__ == "__main__":
+    sys.exit(main(Viability(), prog="basisn_viability", quick_help="d = 64, TG r_on 1000/100 ohm x g_max 40/4 uS, "
+                  "2 evaluation chips, 3 feedback epochs"))
