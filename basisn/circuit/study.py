@@ -81,6 +81,14 @@ class HardwareLoop(Study):
         seed, name, preset = task.params
         return task_dataset(config, seed, name, preset)
 
+    def combine(self, config: LoopConfig, results: dict, failures: dict, previous, final: bool) -> xr.Dataset:
+        """The engine's merge, with the presets back in the config's order (a merge sorts them)."""
+        ds = super().combine(config, results, failures, previous, final)
+        if "preset" in ds.dims:
+            want = [p if isinstance(p, str) else p.name for p in config.presets]
+            ds = ds.reindex(preset=[p for p in want if p in set(ds["preset"].values)])
+        return ds
+
     def settings(self, config: LoopConfig) -> dict:
         import dataclasses
 
