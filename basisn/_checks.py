@@ -1,15 +1,25 @@
-"""Input checks shared by the ``basisn`` modules.
+"""Input checks of the ``basisn`` modules: thin wrappers over :mod:`devices._check`.
 
-Every check raises :class:`devices.errors.ParameterError` with a message that names the
-parameter, the value it got and the allowed range, so a caller can catch ``ValueError``.
+The project has one validation helper, :mod:`devices._check` (type checks, conversion,
+ranges).  These wrappers only keep the ``basisn`` call signatures and the wording of
+their range messages (``"d = 0 is outside the allowed range [1, inf]"``).  Every check
+raises :class:`devices.errors.ParameterError`, so a caller can catch ``ValueError``.
+
+Examples
+--------
+>>> check_bits(4)
+4
+>>> check_int(0, "d", 1)
+Traceback (most recent call last):
+...
+devices.errors.ParameterError: d = 0 is outside the allowed range [1, inf]
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from devices import _check
 from devices.errors import ParameterError
 
 __all__ = ["check_int", "check_d", "check_bits", "check_finite", "check_positive"]
@@ -18,20 +28,25 @@ __all__ = ["check_int", "check_d", "check_bits", "check_finite", "check_positive
 BITS_RANGE = (1, 16)
 
 
+def _range(low, high, closed_high: bool = True) -> str:
+    return f"[{'-inf' if low is None else low}, {'inf' if high is None else high}{']' if closed_high else ')'}"
+
+
 def check_int(value, name: str, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as ``int`` if it is an integer in ``[low, high]``.
 
     Raises
     ------
     ParameterError
-        If ``value`` is not an integer (bools are refused) or lies outside the range.
+        If ``value`` is not an integer (bools, strings and floats are refused) or lies outside the range.
     """
-    rng = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ParameterError(f"{name} must be an integer in {rng}, got {value!r} ({type(value).__name__})")
-    value = int(value)
+    try:
+        value = _check.integer("", name, value, exact=True)
+    except ParameterError:
+        _check.integer("", name, value, low, high, exact=True)  # the message with the allowed range
+        raise
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ParameterError(f"{name} = {value} is outside the allowed range {rng}")
+        raise ParameterError(f"{name} = {value} is outside the allowed range {_range(low, high)}")
     return value
 
 
@@ -47,13 +62,9 @@ def check_bits(bits, name: str = "bits") -> int:
 
 def check_positive(value, name: str, allow_zero: bool = False) -> float:
     """Check a finite real number > 0 (or >= 0 with ``allow_zero``)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ParameterError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    ok = np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        rng = "[0, inf)" if allow_zero else "(0, inf)"
-        raise ParameterError(f"{name} = {value!r} is outside the allowed range {rng}")
+    value = _check.finite("", name, value)
+    if not (value >= 0 if allow_zero else value > 0):
+        raise ParameterError(f"{name} = {value!r} is outside the allowed range {'[0' if allow_zero else '(0'}, inf)")
     return value
 
 
@@ -65,15 +76,14 @@ def check_finite(array, name: str) -> np.ndarray:
     ParameterError
         Naming the array, how many entries are bad and the index of the first one.
     """
-    arr = np.asarray(array)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ParameterError(f"{name} must be a numeric array, got dtype {arr.dtype}")
-    arr = arr.astype(float, copy=False)
-    bad = ~np.isfinite(arr)
-    if bad.any():
+    try:
+        return _check.array("", name, array, allow_bool=True)
+    except ParameterError:
+        arr = np.asarray(array)
+        if arr.dtype.kind not in "iufb":
+            raise
+        bad = ~np.isfinite(arr.astype(float))
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ParameterError(
             f"{name} contains {int(bad.sum())} non-finite value(s) (NaN or inf), first at index "
-            f"{first} = {arr[first]!r}; all entries must be finite"
-        )
-    return arr
+            f"{first} = {arr[first]!r}; all entries must be finite") from None

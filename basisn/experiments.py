@@ -9,10 +9,13 @@
 ``protocols(quick)``
     The digits-MLP and MNIST-1D-CNN protocols (``quick`` = shorter training, and for
     MNIST-1D only a cross through the grid).
-``run_protocol(proto, cfg, progress)``
-    Runs one data set, returns an ``xarray.Dataset`` (see :func:`run_protocol`).
-``run_study(cfg, quick, progress)``
-    All data sets concatenated along ``dataset``, with provenance attributes.
+``run_seed(proto, cfg, seed)``
+    One data set and one seed, as an ``xarray.Dataset`` (see :func:`run_seed`).
+``run_protocol(proto, cfg)``
+    One data set, every seed (``xr.concat`` of :func:`run_seed` along ``seed``).
+``run_study(cfg, quick, out, ...)``
+    All data sets through the study engine (:mod:`basisn.accuracy_study`: one task per
+    (data set, seed), serial, processes or Dask, combined with ``xr.concat``).
 ``network_parallelism(net, K)``
     Sum over layers of the scheduler's items and steps.
 
@@ -53,7 +56,14 @@ from .regularizer import check_power, count_ones
 from .scheduler import schedule_layer
 from .training import AlternatingConfig, TrainConfig, evaluate, train_alternating, train_float
 
-__all__ = ["Protocol", "StudyConfig", "PENALTIES", "protocols", "run_protocol", "run_study", "network_parallelism"]
+__all__ = ["Protocol", "StudyConfig", "PENALTIES", "DATASETS", "protocols", "run_seed", "run_protocol", "run_study",
+           "network_parallelism", "count_runs"]
+
+DATASETS = ("digits", "mnist1d")
+"""Data sets of the study, in archive order."""
+
+SEED_MAX = 2**63 - 1 - 2000
+"""Largest seed: seeds ``seed``, ``1000 + seed`` and ``2000 + seed`` are stored as int64."""
 
 PENALTIES = ("ones", "balanced")
 """Regularizer variants of the study (coordinate ``penalty``): ``"ones"`` = the paper's
@@ -95,12 +105,15 @@ class StudyConfig:
             check_bits(b, "cell_bits")
         for d in self.d_values:
             check_d(d)
+        if not self.seeds:
+            raise ParameterError("seeds must list at least one seed")
         for s in self.seeds:
-            check_int(s, "seed", 0)
+            check_int(s, "seed", 0, SEED_MAX)
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ParameterError(f"seeds = {self.seeds} lists a seed twice")
         for b in self.betas:
-            if not (np.isfinite(b) and b >= 0):
-                raise ParameterError(f"beta = {b!r} is outside the allowed range [0, inf)")
-        check_int(self.K, "K", 1)
+            check_positive(b, "beta", allow_zero=True)
+        check_int(self.K, "K", 1, 1024)
         check_power(self.contest_power)
         check_positive(self.contest_density, "contest_density", allow_zero=True)
         if self.ref_d not in self.d_values or self.ref_bits not in self.coeff_bits:
@@ -205,12 +218,6 @@ def network_parallelism(net, K: int) -> dict:
             "steps_per_inference": per_inf, "steps_lower_bound": lower, "ones_per_coeff": count_ones(net) / n}
 
 
-def _store_reg(out, index, accuracy, par):
-    out["reg_accuracy"][index] = accuracy
-    for name in ("pieces_per_step", "steps_per_inference", "ones_per_coeff", "steps", "steps_lower_bound"):
-        out[f"reg_{name}"][index] = par[name]
-
-
 def _grid_points(proto: Protocol, cfg: StudyConfig):
     for b in cfg.coeff_bits:
         for d in cfg.d_values:
@@ -218,92 +225,93 @@ def _grid_points(proto: Protocol, cfg: StudyConfig):
                 yield b, d
 
 
-def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=None) -> xr.Dataset:
-    """Run one data set's protocol (see the module docstring).
+_PAR = ("pieces_per_step", "steps_per_inference", "ones_per_coeff", "steps", "steps_lower_bound")
+
+
+def run_seed(proto: Protocol, cfg: StudyConfig, seed: int, data: Dataset | None = None) -> xr.Dataset:
+    """Run one data set's protocol (see the module docstring) for one seed.
+
+    Parameters
+    ----------
+    proto : Protocol
+    cfg : StudyConfig
+    seed : int
+        Seed of the float model, the basis and the batch order.
+    data : basisn.data.Dataset, optional
+        The loaded data set (default: ``proto.load()``).
 
     Returns
     -------
     xarray.Dataset
-        Dims ``coeff_bits``, ``d``, ``cell_bits``, ``beta``, ``seed``; variables
-        ``float_accuracy``, ``init_accuracy``, ``accuracy``, ``pieces_per_step``,
+        Dims ``coeff_bits``, ``d``, ``cell_bits``, ``penalty``, ``beta``, ``seed`` (length 1);
+        variables ``float_accuracy``, ``init_accuracy``, ``accuracy``, ``pieces_per_step``,
         ``steps_per_inference``, ``cell_accuracy_direct``, ``cell_accuracy``,
         ``reg_accuracy``, ``reg_pieces_per_step``, ``reg_steps_per_inference``,
-        ``reg_ones_per_coeff``, ``reg_steps``, ``reg_steps_lower_bound``, ``scratch_accuracy``, each with ``units`` and
-        ``description`` attributes.
+        ``reg_ones_per_coeff``, ``reg_steps``, ``reg_steps_lower_bound``, ``scratch_accuracy``,
+        each with ``units`` and ``description`` attributes.
     """
-    data = proto.load()
-    nb, nd, nc, nbeta, ns = len(cfg.coeff_bits), len(cfg.d_values), len(cfg.cell_bits), len(cfg.betas), len(cfg.seeds)
-    npen = len(PENALTIES)
-    nan = lambda *shape: np.full(shape, np.nan)  # noqa: E731
-    out = {
-        "float_accuracy": nan(ns), "init_accuracy": nan(nb, nd, ns), "accuracy": nan(nb, nd, ns),
-        "pieces_per_step": nan(nb, nd, ns), "steps_per_inference": nan(nb, nd, ns),
-        "cell_accuracy_direct": nan(nc, ns), "cell_accuracy": nan(nc, ns),
-        "reg_accuracy": nan(npen, nbeta, ns), "reg_pieces_per_step": nan(npen, nbeta, ns),
-        "reg_steps_per_inference": nan(npen, nbeta, ns), "reg_ones_per_coeff": nan(npen, nbeta, ns),
-        "reg_steps": nan(npen, nbeta, ns), "reg_steps_lower_bound": nan(npen, nbeta, ns),
-        "scratch_accuracy": nan(ns),
-    }
+    data = proto.load() if data is None else data
     xt, yt = data.x_test, data.y_test
+    fnet = proto.build_float(np.random.default_rng(seed))
+    train_float(fnet, data, replace(proto.float_cfg, seed=seed))
+    float_accuracy = evaluate(fnet, xt, yt)
+    grid, reg = {}, {}  # (coeff_bits, d) -> results; (penalty, beta) -> results
+    ref_net = None
+    for b, d in _grid_points(proto, cfg):
+        net = basis_from_float(fnet, BasisConfig(d, b), np.random.default_rng(1000 + seed))
+        init = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
+        train_alternating(net, data, replace(proto.finetune_cfg, seed=seed, beta=0.0))
+        par = network_parallelism(net, cfg.K)
+        grid[(b, d)] = dict(par, init_accuracy=init, accuracy=evaluate(net, xt, yt, crossbar=net.ideal_crossbar()))
+        if (b, d) == (cfg.ref_bits, cfg.ref_d):
+            ref_net = net
+            for pen in PENALTIES:  # beta = 0: the same run for every penalty
+                reg[(pen, 0.0)] = dict(par, accuracy=grid[(b, d)]["accuracy"])
+    cells = []
+    for c in cfg.cell_bits:
+        net = copy.deepcopy(ref_net)
+        net.set_cell_bits(c)
+        direct = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
+        train_alternating(net, data, replace(proto.cell_cfg, seed=seed))
+        cells.append((direct, evaluate(net, xt, yt, crossbar=net.ideal_crossbar())))
+    for pen in PENALTIES:
+        power, density = (1.0, 0.0) if pen == "ones" else (cfg.contest_power, cfg.contest_density)
+        for beta in cfg.betas:
+            if beta == 0.0:
+                continue
+            net = basis_from_float(fnet, BasisConfig(cfg.ref_d, cfg.ref_bits), np.random.default_rng(1000 + seed))
+            train_alternating(net, data, replace(proto.finetune_cfg, seed=seed, beta=beta, sigma=cfg.sigma,
+                                                 contest_power=power, contest_density=density))
+            acc = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
+            reg[(pen, float(beta))] = dict(network_parallelism(net, cfg.K), accuracy=acc)
+    net = proto.build_basis(BasisConfig(cfg.ref_d, cfg.ref_bits), np.random.default_rng(2000 + seed))
+    train_alternating(net, data, replace(proto.scratch_cfg, seed=seed))
+    scratch = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
+    return _seed_dataset(proto, cfg, seed, data, float_accuracy, grid, cells, reg, scratch)
 
-    def tick(msg):
-        if bar is not None:
-            bar.set_postfix_str(f"{proto.name} {msg}", refresh=False)
-            bar.update(1)
 
-    ib_ref, id_ref = cfg.coeff_bits.index(cfg.ref_bits), cfg.d_values.index(cfg.ref_d)
-    for k, seed in enumerate(cfg.seeds):
-        fnet = proto.build_float(np.random.default_rng(seed))
-        train_float(fnet, data, replace(proto.float_cfg, seed=seed))
-        out["float_accuracy"][k] = evaluate(fnet, xt, yt)
-        tick("float")
-        ref_net = None
-        for b, d in _grid_points(proto, cfg):
-            i, j = cfg.coeff_bits.index(b), cfg.d_values.index(d)
-            net = basis_from_float(fnet, BasisConfig(d, b), np.random.default_rng(1000 + seed))
-            out["init_accuracy"][i, j, k] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
-            train_alternating(net, data, replace(proto.finetune_cfg, seed=seed, beta=0.0))
-            out["accuracy"][i, j, k] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
-            par = network_parallelism(net, cfg.K)
-            out["pieces_per_step"][i, j, k] = par["pieces_per_step"]
-            out["steps_per_inference"][i, j, k] = par["steps_per_inference"]
-            if (i, j) == (ib_ref, id_ref):
-                ref_net = net
-                ib0 = cfg.betas.index(0.0)  # beta = 0: the same run for every penalty
-                _store_reg(out, (slice(None), ib0, k), out["accuracy"][i, j, k], par)
-            tick(f"b={b} d={d}")
-        for c_i, c in enumerate(cfg.cell_bits):
-            net = copy.deepcopy(ref_net)
-            net.set_cell_bits(c)
-            out["cell_accuracy_direct"][c_i, k] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
-            train_alternating(net, data, replace(proto.cell_cfg, seed=seed))
-            out["cell_accuracy"][c_i, k] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
-            tick(f"cell={c}")
-        for pi, pen in enumerate(PENALTIES):
-            power, density = (1.0, 0.0) if pen == "ones" else (cfg.contest_power, cfg.contest_density)
-            for bi, beta in enumerate(cfg.betas):
-                if beta == 0.0:
-                    continue
-                net = basis_from_float(fnet, BasisConfig(cfg.ref_d, cfg.ref_bits), np.random.default_rng(1000 + seed))
-                train_alternating(net, data, replace(proto.finetune_cfg, seed=seed, beta=beta, sigma=cfg.sigma,
-                                                     contest_power=power, contest_density=density))
-                acc = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
-                _store_reg(out, (pi, bi, k), acc, network_parallelism(net, cfg.K))
-                tick(f"{pen} beta={beta}")
-        net = proto.build_basis(BasisConfig(cfg.ref_d, cfg.ref_bits), np.random.default_rng(2000 + seed))
-        train_alternating(net, data, replace(proto.scratch_cfg, seed=seed))
-        out["scratch_accuracy"][k] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
-        tick("scratch")
+def _seed_dataset(proto, cfg, seed, data, float_accuracy, grid, cells, reg, scratch) -> xr.Dataset:
+    """The results of :func:`run_seed` as a Dataset (NaN for grid points the protocol skips)."""
+    nan = float("nan")
 
-    dims = {
-        "float_accuracy": ("seed",), "scratch_accuracy": ("seed",),
-        "cell_accuracy_direct": ("cell_bits", "seed"), "cell_accuracy": ("cell_bits", "seed"),
+    def on_grid(field):
+        return [[[grid.get((b, d), {}).get(field, nan)] for d in cfg.d_values] for b in cfg.coeff_bits]
+
+    def on_reg(field):
+        return [[[reg[(pen, float(beta))][field]] for beta in cfg.betas] for pen in PENALTIES]
+
+    values = {
+        "float_accuracy": ("seed", [float_accuracy]),
+        "init_accuracy": (("coeff_bits", "d", "seed"), on_grid("init_accuracy")),
+        "accuracy": (("coeff_bits", "d", "seed"), on_grid("accuracy")),
+        "pieces_per_step": (("coeff_bits", "d", "seed"), on_grid("pieces_per_step")),
+        "steps_per_inference": (("coeff_bits", "d", "seed"), on_grid("steps_per_inference")),
+        "cell_accuracy_direct": (("cell_bits", "seed"), [[c[0]] for c in cells]),
+        "cell_accuracy": (("cell_bits", "seed"), [[c[1]] for c in cells]),
+        "reg_accuracy": (("penalty", "beta", "seed"), on_reg("accuracy")),
+        **{f"reg_{p}": (("penalty", "beta", "seed"), on_reg(p)) for p in _PAR},
+        "scratch_accuracy": ("seed", [scratch]),
     }
-    for name in ("init_accuracy", "accuracy", "pieces_per_step", "steps_per_inference"):
-        dims[name] = ("coeff_bits", "d", "seed")
-    for name in ("reg_accuracy", "reg_pieces_per_step", "reg_steps_per_inference", "reg_ones_per_coeff",
-                 "reg_steps", "reg_steps_lower_bound"):
-        dims[name] = ("penalty", "beta", "seed")
     ref = f"coeff_bits={cfg.ref_bits}, d={cfg.ref_d}"
     missing = " NaN where the protocol did not run the point." if proto.grid != "full" else ""
     meta = {
@@ -323,7 +331,8 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
         "scratch_accuracy": ("1", f"BasisN trained from scratch with Algorithm 1 at {ref}"),
     }
     ds = xr.Dataset(
-        {name: (dims[name], out[name], {"units": meta[name][0], "description": meta[name][1]}) for name in out},
+        {name: (dims, np.asarray(v, dtype=float), {"units": meta[name][0], "description": meta[name][1]})
+         for name, (dims, v) in values.items()},
         coords={
             "coeff_bits": ("coeff_bits", np.array(cfg.coeff_bits), {"units": "bit"}),
             "d": ("d", np.array(cfg.d_values), {"units": "1", "description": "crossbar size (rows = columns)"}),
@@ -334,56 +343,28 @@ def run_protocol(proto: Protocol, cfg: StudyConfig, progress: bool = False, bar=
                 "description": "regularizer variant: 'ones' = count of 1 bits (paper 3.5); 'balanced' = "
                                f"column-load power mean (power={cfg.contest_power:g}) + pattern density "
                                f"(density={cfg.contest_density:g}); beta=0 is the same run for both"}),
-            "seed": ("seed", np.array(cfg.seeds), {"units": "1"}),
+            "seed": ("seed", np.array([seed]), {"units": "1"}),
         },
     )
     ds.attrs.update({f"{proto.name}_model": proto.model, f"{proto.name}_grid": proto.grid,
-                     f"{proto.name}_n_train": int(len(data.y_train)), f"{proto.name}_n_test": int(len(yt))})
+                     f"{proto.name}_n_train": int(len(data.y_train)), f"{proto.name}_n_test": int(len(data.y_test))})
     return ds
+
+
+def run_protocol(proto: Protocol, cfg: StudyConfig) -> xr.Dataset:
+    """One data set, every seed of ``cfg``: :func:`run_seed` concatenated along ``seed``."""
+    data = proto.load()
+    return xr.concat([run_seed(proto, cfg, s, data) for s in cfg.seeds], dim="seed", combine_attrs="override")
 
 
 def count_runs(proto: Protocol, cfg: StudyConfig) -> int:
-    """Number of progress ticks :func:`run_protocol` makes."""
-    per_seed = 1 + len(list(_grid_points(proto, cfg))) + len(cfg.cell_bits) + len(PENALTIES) * (len(cfg.betas) - 1) + 1
-    return per_seed * len(cfg.seeds)
+    """Number of training runs of one seed of :func:`run_seed` (float, grid, cell bits, regularizer, scratch)."""
+    return 1 + len(list(_grid_points(proto, cfg))) + len(cfg.cell_bits) + len(PENALTIES) * (len(cfg.betas) - 1) + 1
 
 
-def run_study(cfg: StudyConfig, quick: bool, progress: bool = True, only=None) -> xr.Dataset:
-    """Run every protocol and concatenate along ``dataset``.
+def run_study(cfg: StudyConfig, quick: bool, out, **kwargs) -> xr.Dataset:
+    """Run every protocol through the study engine and write the archive ``out``
+    (see :func:`basisn.accuracy_study.run_study`)."""
+    from basisn.accuracy_study import run_study as run
 
-    Parameters
-    ----------
-    cfg : StudyConfig
-    quick : bool
-        Short protocols (see :func:`protocols`).
-    progress : bool
-        tqdm bar over all runs.
-    only : sequence of str, optional
-        Data set names to run (default: all).
-    """
-    protos = [p for p in protocols(quick) if only is None or p.name in only]
-    if not protos:
-        raise ParameterError(f"only = {only!r} selects no data set; allowed: 'digits', 'mnist1d'")
-    total = sum(count_runs(p, cfg) for p in protos)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, desc="BasisN accuracy study", unit="run")
-    try:
-        parts = [run_protocol(p, cfg, bar=bar) for p in protos]
-    finally:
-        if bar is not None:
-            bar.close()
-    attrs = {}
-    for p in parts:
-        attrs.update(p.attrs)
-    ds = xr.concat(parts, dim="dataset", combine_attrs="override")  # variable attrs are equal
-    ds = ds.assign_coords(dataset=("dataset", [p.name for p in protos], {"units": ""}))
-    ds.attrs = attrs
-    ds.attrs.update({
-        "K": cfg.K, "ref_d": cfg.ref_d, "ref_bits": cfg.ref_bits, "sigma": cfg.sigma, "quick": int(quick),
-        "contest_power": cfg.contest_power, "contest_density": cfg.contest_density,
-        "accuracy_units_note": "accuracies are fractions 0-1 of the fixed test split",
-    })
-    return ds
+    return run(cfg, quick, out, **kwargs)

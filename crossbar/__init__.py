@@ -4,10 +4,15 @@
 ``transfer_matrix(netlist, inputs, outputs)``                  linear map V(inputs) -> I(outputs)
 ``prepare(netlist)``                                           factorize once, solve many
 ``SolverOptions``                                              native tolerances and limits
+``mvm(G, v, wires=, access=, tg=None)``                        column currents (sample, column) in one call
+``mvm_netlist(G, ...)``, ``grid_voltages(ds, netlist)``         the same circuit as a netlist; IR-drop maps
 ``crossbar.archive``                                           atomic HDF5 archives with provenance
 """
 
 from crossbar.native import HAVE_CHOLMOD, NativeSystem, SolverOptions, prepare
+from crossbar.array_netlist import grid_voltages, mvm_netlist
+from crossbar.arrays import mvm
 from crossbar.solve import BACKENDS, solve, transfer_matrix
 
-__all__ = ["solve", "transfer_matrix", "prepare", "NativeSystem", "SolverOptions", "BACKENDS", "HAVE_CHOLMOD"]
+__all__ = ["solve", "transfer_matrix", "prepare", "NativeSystem", "SolverOptions", "BACKENDS", "HAVE_CHOLMOD",
+           "mvm", "mvm_netlist", "grid_voltages"]

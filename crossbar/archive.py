@@ -219,6 +219,7 @@ def read_dataset(path) -> xr.Dataset:
     try:
         with xr.open_dataset(path, engine=_ENGINE) as ds:
             ds = ds.load()
+        ds = ds.drop_encoding()  # the file's storage details (int8 flags, chunks) must not follow the data
     except Exception as exc:  # h5py/h5netcdf raise many kinds
         raise ArchiveError(f"{str(path)!r} is not an HDF5/netCDF archive ({type(exc).__name__}: {exc})") from exc
     return decode_dataset(ds)

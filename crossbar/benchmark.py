@@ -17,7 +17,7 @@ import time
 import numpy as np
 import xarray as xr
 
-__all__ = ["crossbar_for", "measure", "run", "TARGETS"]
+__all__ = ["crossbar_for", "measure", "measure_mvm", "run", "TARGETS"]
 
 TARGETS = {
     "speedup_128": ("native >= 1000x faster than ngspice on the N=128 deck", 1000.0),
@@ -25,6 +25,7 @@ TARGETS = {
     "mos_256": ("N=256 level-1 MOS operating point <= 3 s", 3.0),
     "op_1024": ("N=1024 linear operating point <= 60 s", 60.0),
     "mem_1024": ("N=1024 peak memory of the operating point (build, prepare, solve) <= 8 GiB", 8.0),
+    "mvm_32": ("N=32 crossbar.mvm call <= 3 ms", 3e-3),
 }
 
 
@@ -57,7 +58,7 @@ def _median_time(fn, repeat):
 def measure(N: int, *, repeat: int = 3, mos: bool = True, ngspice: bool = False, ngspice_mos: bool = False) -> dict:
     """Measure one size in the current process; returns a dict of figures (SI units)."""
     import crossbar
-    import crossbar.native as native
+    from crossbar.native.factor import Factor
 
     out = {"N": N}
     t = time.perf_counter()
@@ -66,18 +67,18 @@ def measure(N: int, *, repeat: int = 3, mos: bool = True, ngspice: bool = False,
     out["unknowns_mna"] = net.n_nodes + len(net.vsources)
 
     factor_times = []
-    orig = native._Factor.__init__
+    orig = Factor.__init__
 
     def timed(self, *a, **k):
         t0 = time.perf_counter()
         orig(self, *a, **k)
         factor_times.append(time.perf_counter() - t0)
 
-    native._Factor.__init__ = timed
+    Factor.__init__ = timed
     try:
         out["prepare_s"], system = _median_time(lambda: crossbar.prepare(net), repeat)
     finally:
-        native._Factor.__init__ = orig
+        Factor.__init__ = orig
     out["factor_s"] = float(np.median(factor_times))
     out["unknowns_native"] = int(system.free.size)
     out["solve_s"], ds = _median_time(lambda: system.solve(keep_voltages=False), repeat)
@@ -109,6 +110,40 @@ def measure(N: int, *, repeat: int = 3, mos: bool = True, ngspice: bool = False,
         out["ngspice_mos_rel_diff"] = float(np.abs(a - b).max() / np.abs(b).max())
     out["peak_rss_GiB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # ru_maxrss is KiB on Linux
     return out
+
+
+def measure_mvm(N: int = 32, *, repeat: int = 50, seed: int = 0) -> dict:
+    """One :func:`crossbar.mvm` call against the same circuit through :func:`crossbar.solve`.
+
+    Circuit: N x N cells of 16 levels in 1-100 uS, 1 kohm linear access, 2.5 ohm
+    segments, a 1 kohm TG under every column into its own 0 V source, one input vector
+    in 0-0.2 V.  ``solve_s`` builds the netlist (:func:`crossbar.mvm_netlist`) and
+    solves it, which is what a user without ``mvm`` does; ``prepared_solve_s`` reuses a
+    prepared system (the netlist path's floor).  Medians over ``repeat`` calls, seconds.
+    """
+    import crossbar
+    from devices import TransmissionGate, Wires
+    from devices.presets import ACCESS_LINEAR_1K, FACTS_CELL
+
+    rng = np.random.default_rng(seed)
+    G = FACTS_CELL.program(rng.uniform(FACTS_CELL.g_min, FACTS_CELL.g_max, (N, N)), seed=rng)
+    v = rng.uniform(0, 0.2, N)
+    kw = dict(wires=Wires(2.5, 2.5, 2.5), access=ACCESS_LINEAR_1K, tg=TransmissionGate(1e3, 1e9))
+    crossbar.mvm(G, v, **kw)  # warm: imports, the cached symbolic analysis of this shape
+    t_mvm, i_mvm = _median_time(lambda: crossbar.mvm(G, v, **kw), repeat)
+
+    def via_solve():
+        net = crossbar.mvm_netlist(G, **kw)
+        ds = crossbar.solve(net, sources={f"vin{k}": v[k] for k in range(N)}, keep_voltages=False)
+        return ds.i.sel(branch=list(net.layout.outputs)).values
+
+    t_solve, i_solve = _median_time(via_solve, max(3, repeat // 5))
+    net = crossbar.mvm_netlist(G, **kw)
+    system = crossbar.prepare(net)
+    src = {f"vin{k}": v[k] for k in range(N)}
+    t_prep, _ = _median_time(lambda: system.solve(src, keep_voltages=False), max(3, repeat // 5))
+    return {"N": N, "mvm_s": t_mvm, "solve_s": t_solve, "prepared_solve_s": t_prep,
+            "ratio": t_solve / t_mvm, "max_rel_diff": float(np.abs(i_mvm.values[0] - i_solve).max() / np.abs(i_solve).max())}
 
 
 def _child(queue, N, kwargs):

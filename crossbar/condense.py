@@ -50,14 +50,14 @@ class CondensedCells:
     @classmethod
     def find(cls, netlist, fixed: np.ndarray, params: dict, gmin: float):
         """Cells whose inner node is free (``fixed[m]`` False) and touches nothing else."""
-        R, V, I, M = netlist.resistors, netlist.vsources, netlist.isources, netlist.mosfets
+        R, V, I, M, B = netlist.resistors, netlist.vsources, netlist.isources, netlist.mosfets, netlist.sinh_cells
         n = len(netlist.nodes)
         if not len(M):
             return None
         deg_r = np.bincount(R.n1, minlength=n) + np.bincount(R.n2, minlength=n)
         deg_ds = np.bincount(M.d, minlength=n) + np.bincount(M.s, minlength=n)
         other = np.zeros(n, np.int64)
-        for arr in (M.g, M.b, V.npos, V.nneg, I.npos, I.nneg):
+        for arr in (M.g, M.b, V.npos, V.nneg, I.npos, I.nneg, B.n1, B.n2):
             other += np.bincount(arr, minlength=n)
         ok_node = (deg_r == 1) & (deg_ds == 1) & (other == 0) & ~fixed
         ok_node[0] = False

@@ -15,21 +15,26 @@ from __future__ import annotations
 import ctypes.util
 import glob
 import logging
+import math
 import os
 import threading
 
 import numpy as np
 import xarray as xr
 
+from crossbar.mosfet import level1
+from crossbar.native import accuracy
 from crossbar.native.accuracy import check_finite
-from crossbar.native.dataset import to_dataset
+from crossbar.native.options import GMIN, SolverOptions
+from crossbar.native.stamps import mos_params
+from crossbar.native.dataset import branch_names, to_dataset
 from crossbar.native.sources import source_values
 from crossbar.topology import check_topology
-from devices.errors import BackendError, NetlistError
+from devices.errors import BackendError, NetlistError, ParameterError
 from netlists.netlist import Netlist
 from netlists.spice import to_ngspice
 
-__all__ = ["solve_ngspice", "find_library", "available", "loaded_circuits"]
+__all__ = ["solve_ngspice", "find_library", "available", "loaded_circuits", "rounding_floor", "kcl_residual"]
 
 _lock = threading.Lock()
 _instance = None
@@ -101,7 +106,8 @@ def loaded_circuits(ng=None) -> int:
             ng.exec_command("setcirc")
         except Exception:  # ngspice: "there aren't any circuits loaded"
             return 0
-        return sum(1 for line in ng.stdout.splitlines() if line.strip() and line[:1] in "\tC" and "\t" in line)
+        # "List of circuits loaded:", then one line per circuit: "[Current]\t<k>\t<title>"
+        return sum(1 for line in ng.stdout.splitlines() if "\t" in line and line.split("\t")[-2].strip().isdigit())
 
 
 def _run_deck(ng, deck: str) -> dict:
@@ -160,14 +166,118 @@ def _lookup(res: dict, key: str, alt: str) -> float:
         raise BackendError(f"ngspice result lacks vector {key!r}") from None
 
 
-def solve_ngspice(netlist: Netlist, sources=None, *, keep_voltages: bool = True) -> xr.Dataset:
+def rounding_floor(netlist: Netlist, v: np.ndarray) -> np.ndarray:
+    """Per-sample error floor of branch currents computed from node voltages ``v``
+    (S, n_nodes + 1, ground first), ampere.
+
+    ngspice gets the current of a voltage source (or inductor) from the node equation
+    at its terminal, a sum of terms ``g v`` whose *size*, not their sum, sets its
+    rounding error: ``eps * sum_j |g_pj| (|v_p| + |v_j|)``.  When a large conductance
+    joins two nodes near one large voltage, the current through it is lost, and ngspice
+    (which does not refine) returns a number that looks fine, e.g. 0 A or -128 A for
+    1 V through 1e-18 ohm and 1 kohm in series (exact: -1 mA).  The floor is the
+    largest such term over the branches' terminals (small-signal conductances for
+    sinh cells and MOSFETs, ``GMIN`` for MOSFET junctions); :func:`solve_ngspice`
+    compares it with the currents (:mod:`crossbar.native.accuracy`).
+    """
+    S, n = v.shape
+    av = np.abs(v)
+    a_parts, b_parts, g_parts = [], [], []
+    R = netlist.resistors
+    if len(R):
+        a_parts.append(np.broadcast_to(R.n1, (S, len(R))))
+        b_parts.append(np.broadcast_to(R.n2, (S, len(R))))
+        g_parts.append(np.broadcast_to(1.0 / np.asarray(R.value), (S, len(R))))
+    B = netlist.sinh_cells
+    if len(B):
+        with np.errstate(over="ignore"):
+            gb = np.asarray(B.g) * np.cosh(np.minimum(np.abs(v[:, B.n1] - v[:, B.n2]) / np.asarray(B.v0), 710.0))
+        a_parts.append(np.broadcast_to(B.n1, (S, len(B))))
+        b_parts.append(np.broadcast_to(B.n2, (S, len(B))))
+        g_parts.append(gb)
+    M = netlist.mosfets
+    if len(M):
+        p = mos_params(netlist)
+        with np.errstate(over="ignore", invalid="ignore"):
+            _, d_vd, d_vg, d_vs = level1(v[:, M.d], v[:, M.g], v[:, M.s], p["polarity"], p["vto"], p["kp"], p["lam"],
+                                         p["w"], p["l"])
+        gm = np.abs(d_vd) + np.abs(d_vg) + np.abs(d_vs)
+        nm = len(M)
+        a_parts += [np.broadcast_to(M.d, (S, nm)), np.broadcast_to(M.d, (S, nm)), np.broadcast_to(M.s, (S, nm))]
+        b_parts += [np.broadcast_to(M.s, (S, nm)), np.broadcast_to(M.b, (S, nm)), np.broadcast_to(M.b, (S, nm))]
+        g_parts += [gm, np.full((S, nm), GMIN), np.full((S, nm), GMIN)]
+    V, L = netlist.vsources, netlist.inductors
+    terminals = np.unique(np.concatenate([V.npos, V.nneg, L.n1, L.n2]).astype(np.int64))
+    terminals = terminals[terminals != 0]
+    if not a_parts or not terminals.size:
+        return np.zeros(S)
+    a = np.concatenate(a_parts, axis=1)
+    b = np.concatenate(b_parts, axis=1)
+    g = np.abs(np.concatenate(g_parts, axis=1))
+    rows = np.arange(S)[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        size = g * (av[rows, a] + av[rows, b])
+        noise = np.zeros((S, n))
+        np.add.at(noise, (np.broadcast_to(rows, a.shape), a), size)
+        np.add.at(noise, (np.broadcast_to(rows, b.shape), b), size)
+        return accuracy.EPS * noise[:, terminals].max(axis=1)
+
+
+def kcl_residual(netlist: Netlist, v: np.ndarray, i: np.ndarray, idc: np.ndarray) -> np.ndarray:
+    """Per-sample ``sum |KCL residual|`` over the non-ground nodes, ampere, of node
+    voltages ``v`` (S, n_nodes + 1, ground first), branch currents ``i`` (S, voltage
+    sources then inductors; SPICE's sign) and current-source values ``idc`` (S, n_I).
+
+    Bounds the error of the branch currents a solution implies (an injected current
+    divides between the sources and ground, see :mod:`crossbar.native.accuracy`):
+    ngspice's answer for a 1 V source through 1e-308 ohm satisfies its own clamped
+    circuit, not this one, and leaves a 1 A residual here."""
+    S, n = v.shape
+    leave = np.zeros((S, n))
+    rows = np.arange(S)[:, None]
+
+    def flow(a, b, cur):  # current ``cur`` (S, k) from node a to node b
+        np.add.at(leave, (np.broadcast_to(rows, cur.shape), np.broadcast_to(a, cur.shape)), cur)
+        np.subtract.at(leave, (np.broadcast_to(rows, cur.shape), np.broadcast_to(b, cur.shape)), cur)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        R = netlist.resistors
+        if len(R):
+            flow(R.n1, R.n2, (v[:, R.n1] - v[:, R.n2]) / np.asarray(R.value))
+        B = netlist.sinh_cells
+        if len(B):
+            g, v0 = np.asarray(B.g), np.asarray(B.v0)
+            flow(B.n1, B.n2, g * v0 * np.sinh((v[:, B.n1] - v[:, B.n2]) / v0))
+        M = netlist.mosfets
+        if len(M):
+            p = mos_params(netlist)
+            ids = level1(v[:, M.d], v[:, M.g], v[:, M.s], p["polarity"], p["vto"], p["kp"], p["lam"], p["w"],
+                         p["l"])[0]
+            flow(M.d, M.s, ids)
+            flow(M.d, M.b, GMIN * (v[:, M.d] - v[:, M.b]))
+            flow(M.s, M.b, GMIN * (v[:, M.s] - v[:, M.b]))
+        V, L, I = netlist.vsources, netlist.inductors, netlist.isources
+        if len(V):
+            flow(V.npos, V.nneg, i[:, :len(V)])
+        if len(L):
+            flow(L.n1, L.n2, i[:, len(V):])
+        if len(I):
+            flow(I.npos, I.nneg, idc)
+        return np.abs(leave[:, 1:]).sum(axis=1)
+
+
+def solve_ngspice(netlist: Netlist, sources=None, *, keep_voltages: bool = True,
+                  options: SolverOptions | None = None) -> xr.Dataset:
     """Operating point(s) of ``netlist`` computed by ngspice; same Dataset as the native solver.
 
     The netlist's topology and ``sources`` are checked by the same functions as for the
     native solver (:func:`crossbar.topology.check_topology`,
     :func:`crossbar.native.sources.source_values`), so both backends raise the same
     named errors.  Batched ``sources`` (1-D arrays) run one ``.op`` per sample; the
-    circuit is unloaded after every run, failed or not.
+    circuit is unloaded after every run, failed or not.  The branch currents are
+    checked against their rounding floor (:func:`rounding_floor`) as the native
+    solver's are: ``options.check_rtol``, ``abstol`` and ``ill_conditioned`` apply; the
+    other options are the native solver's and are ignored here.
 
     Raises
     ------
@@ -176,16 +286,22 @@ def solve_ngspice(netlist: Netlist, sources=None, *, keep_voltages: bool = True)
     BackendError
         ngspice is missing or failed.
     IllConditionedError
-        ngspice returned a non-finite value.
+        ngspice returned a non-finite value, or branch currents below their rounding
+        floor (ngspice does not refine; use the native backend for such circuits).
     """
     if not isinstance(netlist, Netlist):
         raise NetlistError(f"solve_ngspice takes a netlists.Netlist, got {type(netlist).__name__}")
+    if options is None:
+        options = SolverOptions()
+    elif not isinstance(options, SolverOptions):
+        raise ParameterError(f"options must be a crossbar.SolverOptions, got {type(options).__name__}")
+    to_ngspice(netlist)  # names and cards first: a netlist that cannot be written safely is refused as such
     check_topology(netlist)
     vdc, idc, batched = source_values(netlist, sources)
     S = vdc.shape[0]
     nodes = list(netlist.nodes[1:])
-    branches = list(netlist.vsources.names)
-    names = list(branches) + list(netlist.isources.names)
+    branches = branch_names(netlist)  # voltage sources, then inductors
+    names = list(netlist.vsources.names) + list(netlist.isources.names)
     v = np.empty((S, len(nodes)))
     i = np.empty((S, len(branches)))
     with _lock:
@@ -196,5 +312,11 @@ def solve_ngspice(netlist: Netlist, sources=None, *, keep_voltages: bool = True)
             v[s] = [_lookup(res, n, f"v({n})") for n in nodes]
             i[s] = [_lookup(res, f"{b}#branch", f"i({b})") for b in branches]
     check_finite(v, i)
+    v_full = np.concatenate([np.zeros((S, 1)), v], axis=1)
+    err = kcl_residual(netlist, v_full, i, idc) + rounding_floor(netlist, v_full)
+    iscale = np.max(np.abs(idc), axis=1, initial=0.0) if idc.shape[1] else None
+    accuracy.check(err, i, options, 0, iscale)
+    e_max = float(np.max(err, initial=0.0))
     return to_dataset(netlist, v if keep_voltages else None, i, batched, {
-        "backend": "ngspice", "method": "ngspice-shared", "newton_iterations": -1, "residual": float("nan")})
+        "backend": "ngspice", "method": "ngspice-shared", "newton_iterations": -1, "residual": float("nan"),
+        "branch_current_error": math.inf if math.isnan(e_max) else e_max, "branch_current_error_units": "A"})

@@ -30,7 +30,8 @@ def solve(netlist: Netlist, backend: str = "native", sources=None, *, keep_volta
     keep_voltages : bool
         Include node voltages ``v`` (off saves memory on large crossbars).
     options : crossbar.SolverOptions, optional
-        Native solver tolerances.
+        Native solver tolerances; the ngspice backend uses ``check_rtol``, ``abstol``
+        and ``ill_conditioned`` for its accuracy check (its deck tolerances are fixed).
 
     Returns
     -------
@@ -38,7 +39,37 @@ def solve(netlist: Netlist, backend: str = "native", sources=None, *, keep_volta
         ``v`` (dim ``node``, volt), ``i`` (dim ``branch``: the current through each
         voltage source, SPICE's sign, positive into ``n+``; ampere; branch names are
         the lower-case element names); attrs ``backend``, ``newton_iterations``,
-        ``residual`` (ampere).
+        ``residual`` (ampere), ``branch_current_error`` (ampere, native backend).
+
+    Raises
+    ------
+    NetlistError, FloatingNodeError, VoltageSourceLoopError
+        Malformed ``sources``, an empty netlist, nodes without a DC path to ground,
+        voltage-source loops (both backends).
+    ConvergenceError
+        Newton-Raphson did not converge (native, nonlinear netlists).
+    IllConditionedError
+        The branch currents' estimated error exceeds ``options.check_rtol`` of the
+        largest one, or a result is not finite.
+    BackendError
+        ngspice is missing or failed.
+
+    Examples
+    --------
+    >>> from crossbar.solve import solve
+    >>> from netlists import NetlistBuilder
+    >>> b = NetlistBuilder("divider")
+    >>> b.vsource("v1", "in", "0", 1.0)
+    >>> b.resistor("r1", "in", "mid", 1e3)
+    >>> b.resistor("r2", "mid", "0", 3e3)
+    >>> ds = solve(b.build())
+    >>> round(float(ds.v.sel(node="mid")), 12), ds.v.attrs["units"]
+    (0.75, 'V')
+    >>> float(ds.i.sel(branch="v1"))        # SPICE sign: into n+, so the source delivers -i
+    -0.00025
+    >>> batch = solve(b.build(), sources={"v1": [0.5, 1.0, 2.0]})
+    >>> batch.i.dims, batch.i.sel(branch="v1").values.round(9).tolist()
+    (('sample', 'branch'), [-0.000125, -0.00025, -0.0005])
     """
     if not isinstance(netlist, Netlist):
         raise NetlistError(f"solve() takes a netlists.Netlist, got {type(netlist).__name__}")
@@ -47,7 +78,7 @@ def solve(netlist: Netlist, backend: str = "native", sources=None, *, keep_volta
     if backend == "ngspice":
         from crossbar.ngspice import solve_ngspice
 
-        return solve_ngspice(netlist, sources, keep_voltages=keep_voltages)
+        return solve_ngspice(netlist, sources, keep_voltages=keep_voltages, options=options)
     raise NetlistError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
 
 

@@ -124,13 +124,16 @@ def number(owner: str, name: str, value, *, unit: str = "", lo=None, hi=None, lo
         Not a real number (strings and bools included), NaN, infinite (unless
         ``allow_inf`` and ``+inf``), or outside the range.
     """
-    rng = _interval(lo, hi, lo_open, hi_open) + (" or inf" if allow_inf else "")
+    def fail(got):
+        rng = _interval(lo, hi, lo_open, hi_open) + (" or inf" if allow_inf else "")
+        return ParameterError(f"{label(owner, name)} must be {what} in {rng}{_u(unit)}, got {got}")
+
     if not _is_real(value):
-        raise ParameterError(f"{label(owner, name)} must be {what} in {rng}{_u(unit)}, got {_got(value)}")
+        raise fail(_got(value))
     try:
         v = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise ParameterError(f"{label(owner, name)} must be {what} in {rng}{_u(unit)}, got {_got(value)}") from None
+        raise fail(_got(value)) from None
     if allow_inf and v == math.inf:
         return v
     ok = math.isfinite(v)
@@ -139,7 +142,7 @@ def number(owner: str, name: str, value, *, unit: str = "", lo=None, hi=None, lo
     if ok and hi is not None:
         ok = v < hi if hi_open else v <= hi
     if not ok:
-        raise ParameterError(f"{label(owner, name)} must be {what} in {rng}{_u(unit)}, got {value!r}")
+        raise fail(repr(value))
     return v
 
 
@@ -161,7 +164,7 @@ def nonnegative(owner: str, name: str, value, *, unit: str = "", hi=None, hi_ope
 def resistance(owner: str, name: str, value, *, allow_zero: bool = False, allow_inf: bool = False) -> float:
     """A resistance in :data:`RESISTANCE` ohm; ``allow_zero``: also exactly 0 (an ideal
     wire), ``allow_inf``: also ``inf`` (an open)."""
-    if allow_zero and _is_real(value) and float(value) == 0.0:
+    if allow_zero and _is_real(value) and value == 0:  # no float(): 10**400 would overflow here
         return 0.0
     try:
         return number(owner, name, value, unit="ohm", lo=RESISTANCE[0], hi=RESISTANCE[1], allow_inf=allow_inf,
@@ -244,7 +247,6 @@ def array(owner: str, name: str, value, *, ndim: int | None = None, unit: str = 
         raise ParameterError(f"{who} must be a {ndim}-D array, got shape {arr.shape}")
     arr = arr.astype(float, copy=False)
     bad = ~np.isfinite(arr)
-    rng = _interval(lo, hi, lo_open, hi_open)
     if lo is not None:
         bad |= (arr <= lo) if lo_open else (arr < lo)
     if hi is not None:
@@ -252,6 +254,7 @@ def array(owner: str, name: str, value, *, ndim: int | None = None, unit: str = 
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         n_bad = int(bad.sum())
+        rng = _interval(lo, hi, lo_open, hi_open)
         raise ParameterError(f"{who} has {n_bad} entr{'y that is not a' if n_bad == 1 else 'ies that are not'} finite "
                              f"number{'' if n_bad == 1 else 's'} in {rng}{_u(unit)}, first at index {first}: "
                              f"{float(arr[first])!r}")

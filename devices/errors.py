@@ -16,7 +16,12 @@ NetlistError               ValueError      a netlist is malformed (duplicate ele
                                            bad node name, unknown source, ...)
 BasisContestError          NetlistError    one column is switched on by two TG sets
 SpiceSyntaxError           NetlistError    SPICE text outside the documented subset
-                                           (line number and card in the message)
+                                           (line number and card in the message; all
+                                           bad lines of a deck in one report)
+DeckTooLargeError          NetlistError    SPICE text or file over the reader's size cap
+DeckInjectionError         NetlistError    the SPICE writer refused a line outside the
+                                           documented card shapes (a name or title that
+                                           would inject text into an ngspice deck)
 FloatingNodeError          NetlistError    nodes without a DC path to ground
 VoltageSourceLoopError     NetlistError    voltage sources forming a loop
 ConvergenceError           RuntimeError    Newton-Raphson did not converge (carries
@@ -37,6 +42,8 @@ __all__ = [
     "NetlistError",
     "BasisContestError",
     "SpiceSyntaxError",
+    "DeckTooLargeError",
+    "DeckInjectionError",
     "FloatingNodeError",
     "VoltageSourceLoopError",
     "ConvergenceError",
@@ -84,13 +91,48 @@ class SpiceSyntaxError(NetlistError):
         1-based line number in the input text.
     card : str or None
         The offending card (element name or dot command).
+    errors : list of (int or None, str or None, str)
+        Every bad line of the deck as ``(line, card, message)``, in line order (the
+        first is ``line``/``card``); a reader collects them into one exception.
     """
 
-    def __init__(self, message: str, line: int | None = None, card: str | None = None):
+    def __init__(self, message: str, line: int | None = None, card: str | None = None, errors=None):
         where = f"line {line}: " if line is not None else ""
         super().__init__(where + message)
         self.line = line
         self.card = card
+        self.errors = list(errors) if errors is not None else [(line, card, message)]
+
+
+class DeckTooLargeError(NetlistError):
+    """SPICE text or a SPICE file larger than the reader accepts.
+
+    Attributes
+    ----------
+    size : int
+        Characters (text) or bytes (file) seen, at least the limit plus one.
+    limit : int
+        The cap.
+    """
+
+    def __init__(self, message: str, size: int = 0, limit: int = 0):
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+
+
+class DeckInjectionError(NetlistError):
+    """The SPICE writer refused to emit a line outside its documented card shapes.
+
+    Attributes
+    ----------
+    text : str
+        The refused line (``repr`` shows any control character).
+    """
+
+    def __init__(self, message: str, text: str = ""):
+        super().__init__(message)
+        self.text = text
 
 
 class FloatingNodeError(NetlistError):

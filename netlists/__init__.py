@@ -5,7 +5,8 @@
 ``Capacitor``, ``Inductor``, ``SinhCell``      elements
 ``build_crossbar(G, assignment, inputs, ...)``  1T1R crossbar with K TG sets
 ``check_contest(assignment)``                  refuse a column claimed by two TG sets
-``to_ngspice(netlist)``, ``read_spice(text)``  writer and reader of the SPICE subset
+``to_ngspice(netlist)``, ``read_spice(text)``, ``read_spice(Path(file))``
+                                               writer and reader of the SPICE subset (docs/netlists.md)
 """
 
 from netlists.builder import CrossbarLayout, build_crossbar, check_contest

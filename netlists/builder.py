@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from devices import CMOSTransmissionGate, LinearAccessTransistor, NMOSLevel1, TransmissionGate, Wires
+from devices import CMOSTransmissionGate, LinearAccessTransistor, NMOSLevel1, TransmissionGate, Wires, _check
 from devices.errors import BasisContestError, ParameterError
 from netlists.netlist import MOSModel, Netlist, NetlistBuilder
 
@@ -112,11 +112,12 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
     Parameters
     ----------
     conductances : array_like, shape (R, C)
-        Programmed RRAM conductances, siemens, > 0 (e.g. from :meth:`devices.RRAMCell.program`).
+        Programmed RRAM conductances, siemens, numeric, in ``devices._check.CONDUCTANCE``
+        ([1e-18, 1e12] S; e.g. from :meth:`devices.RRAMCell.program`).
     assignment : array_like of bool, shape (K, C)
         ``assignment[k, j]``: TG of set ``k`` under column ``j`` is on.
     inputs : array_like, shape (R,), optional
-        Wordline driver voltages, volt (default 0; change later with
+        Wordline driver voltages, volt, numeric, in [-1e4, 1e4] V (default 0; change later with
         ``Netlist.with_sources`` or ``solve(..., sources=...)``).
     wires : devices.Wires
         Segment resistances, ohm.
@@ -134,22 +135,44 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
     Netlist
         With ``netlist.layout`` a :class:`CrossbarLayout`.
     """
-    G = np.asarray(conductances, dtype=float)
+    G = np.asarray(conductances)
+    if G.dtype.kind not in "iuf":  # strings, objects and bools are not conductances
+        raise ParameterError(f"conductances must be a numeric array (siemens), got dtype {G.dtype}")
+    G = G.astype(float)
     if G.ndim != 2 or G.size == 0:
         raise ParameterError(f"conductances must be a non-empty 2-D (rows x cols) array, got shape {G.shape}")
-    if not np.all(np.isfinite(G)) or np.any(G <= 0):
+    lo, hi = _check.CONDUCTANCE
+    if not np.all(np.isfinite(G) & (G > 0)):
         bad = np.argwhere(~(np.isfinite(G) & (G > 0)))[0]
         raise ParameterError(f"conductances must be finite and > 0 S; cell {tuple(int(x) for x in bad)} is {G[tuple(bad)]!r}")
+    if not np.all((G >= lo) & (G <= hi)):  # keeps 1/G and the node sums finite and factorizable
+        bad = np.argwhere(~((G >= lo) & (G <= hi)))[0]
+        raise ParameterError(f"conductances must lie in [{lo:g}, {hi:g}] S (devices._check.CONDUCTANCE); "
+                             f"cell {tuple(int(x) for x in bad)} is {G[tuple(bad)]!r}")
     R, C = G.shape
     A = check_contest(assignment)
     if A.shape[1] != C:
         raise ParameterError(f"assignment has {A.shape[1]} columns but the crossbar has {C} (conductances shape {G.shape})")
     K = A.shape[0]
-    v_in = np.zeros(R) if inputs is None else np.asarray(inputs, dtype=float).reshape(-1)
-    if v_in.shape != (R,) or not np.all(np.isfinite(v_in)):
-        raise ParameterError(f"inputs must be {R} finite voltages (one per row), got shape {np.shape(inputs)}")
+    if inputs is None:
+        v_in = np.zeros(R)
+    else:
+        v_in = np.asarray(inputs)
+        if v_in.dtype.kind not in "iuf":
+            raise ParameterError(f"inputs must be {R} numeric voltages (volt), got dtype {v_in.dtype}")
+        v_in = v_in.astype(float).reshape(-1)
+        lo, hi = _check.VOLTAGE
+        if v_in.shape != (R,) or not np.all(np.isfinite(v_in) & (v_in >= lo) & (v_in <= hi)):
+            raise ParameterError(f"inputs must be {R} finite voltages in [{lo:g}, {hi:g}] V (one per row), got "
+                                 f"shape {np.shape(inputs)}" + (f", e.g. {v_in[~np.isfinite(v_in) | (v_in < lo) | (v_in > hi)][0]!r}"
+                                                                if v_in.shape == (R,) else ""))
+    if not isinstance(wires, Wires):
+        raise ParameterError(f"wires must be a devices.Wires, got {type(wires).__name__} {wires!r}")
+    if not isinstance(tg, (TransmissionGate, CMOSTransmissionGate)):
+        raise ParameterError(f"tg must be TransmissionGate or CMOSTransmissionGate, got {type(tg).__name__}")
     if access is not None and not isinstance(access, (LinearAccessTransistor, NMOSLevel1)):
         raise ParameterError(f"access must be LinearAccessTransistor, NMOSLevel1 or None, got {type(access).__name__}")
+    fold_cells = _check.flag("build_crossbar", "fold_cells", fold_cells)
     if fold_cells and isinstance(access, NMOSLevel1):
         raise ParameterError("fold_cells=True needs a linear access transistor (or none); an NMOS cell keeps its inner node")
     kind = "none" if access is None else ("nmos" if isinstance(access, NMOSLevel1) else "linear")

@@ -20,9 +20,11 @@ nonlinear RRAM cell whose current from ``n1`` through the cell to ``n2`` is
 ``I = g * v0 * sinh(V / v0)`` with ``V = v(n1) - v(n2)``; its small-signal conductance at
 0 V is ``g`` (ngspice writes it as a behavioural current source, ``B`` card).
 
-Node columns hold indices into ``netlist.nodes`` (index 0 is ground).  Element and node
-names are case-insensitive and stored lower-case; element names start with the letter
-of their kind, as in SPICE.  A current source drives its current out of ``n+``, through
+Node columns hold indices into ``netlist.nodes`` (index 0 is ground).  Element, node
+and model names are case-insensitive, stored lower-case, and match one character set
+as a whole string (:data:`NODE_PATTERN`, :data:`NAME_PATTERN`: letters, digits and
+``_ . : - [ ] < >``; a node starts with a letter, digit or ``_``, an element with the
+letter of its kind, as in SPICE); a title is one line without control characters.  A current source drives its current out of ``n+``, through
 itself, into ``n-`` (SPICE's convention); the current of a voltage source is positive
 when it flows into ``n+``, through the source, out of ``n-``.
 
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field, fields
 from typing import Iterator, Mapping
 
@@ -54,11 +57,64 @@ __all__ = [
     "SinhCell",
     "ElementTable",
     "GROUND",
+    "NAME_CHARS",
+    "NODE_PATTERN",
+    "NAME_PATTERN",
+    "check_title",
 ]
 
 GROUND = "0"
-_NODE_RE = re.compile(r"^[a-z0-9_.:\-\[\]<>#]+$")
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_.:\-\[\]<>#]*$")
+NAME_CHARS = "a-z 0-9 _ . : - [ ] < >"
+"""The characters of every node, element and model name (names are lower-cased first)."""
+_CHARS = r"a-z0-9_.:\-\[\]<>"
+NODE_PATTERN = rf"[a-z0-9_][{_CHARS}]*"
+"""A node name: a letter, digit or ``_``, then :data:`NAME_CHARS` (``1``, ``wl0_3``, ``x1.n3``)."""
+NAME_PATTERN = rf"[a-z][{_CHARS}]*"
+"""An element or model name: a letter (an element's is its kind's SPICE letter), then
+:data:`NAME_CHARS`."""
+MAX_NAME_LENGTH = 256
+"""Longest node, element or model name, characters."""
+_NODE_RE = re.compile(NODE_PATTERN)
+_NAME_RE = re.compile(NAME_PATTERN)
+
+
+def _show(text, limit: int = 80) -> str:
+    """``repr(text)``, cut to about ``limit`` characters for error messages."""
+    r = repr(text)
+    return r if len(r) <= limit else r[:limit] + "...'"
+
+
+def check_title(title) -> str:
+    """``title`` as a one-line string without control or format characters, else NetlistError."""
+    title = str(title)
+    bad = [ch for ch in title if unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")]
+    if bad:
+        raise NetlistError(f"invalid title {_show(title)}: a title is one line without control characters "
+                           f"(found {bad[0]!r})")
+    return title
+
+
+def _check_name(name, what: str, letter: str | None = None) -> str:
+    """``name`` lower-cased, checked against :data:`NAME_PATTERN` (whole string)."""
+    if not isinstance(name, str):
+        raise NetlistError(f"{what} name must be a string, got {type(name).__name__} {_show(name)}")
+    key = name.lower()  # checked ASCII first: "\u212a" (Kelvin sign) lower-cases to "k"
+    if len(key) > MAX_NAME_LENGTH or not name.isascii() or not _NAME_RE.fullmatch(key):
+        raise NetlistError(f"invalid {what} name {_show(name)}: a letter, then only {NAME_CHARS} "
+                           f"(at most {MAX_NAME_LENGTH} characters)")
+    if letter is not None and not key.startswith(letter):
+        raise NetlistError(f"{what} names must start with {letter.upper()!r} (SPICE); got {_show(name)}")
+    return key
+
+
+def _real(value, what: str) -> float:
+    """``value`` as a float; strings, booleans and non-numbers are refused."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise NetlistError(f"{what} must be a number, got {type(value).__name__} {_show(value)}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise NetlistError(f"{what} must be a number, got {type(value).__name__} {_show(value)}") from None
 
 
 # ---------------------------------------------------------------------------- elements
@@ -401,7 +457,7 @@ class NetlistBuilder:
     """
 
     def __init__(self, title: str = "netlist"):
-        self.title = str(title)
+        self.title = check_title(title)
         self._nodes = [GROUND]
         self._index = {GROUND: 0, "gnd": 0}
         self._tables = {k: [] for k in _KINDS}
@@ -411,11 +467,16 @@ class NetlistBuilder:
     # -- nodes
     def node(self, name: str) -> int:
         """Index of node ``name``, created on first use."""
-        key = str(name).lower()
+        if isinstance(name, (int, np.integer)) and not isinstance(name, (bool, np.bool_)):
+            name = str(int(name))
+        if not isinstance(name, str):
+            raise NetlistError(f"node name must be a string, got {type(name).__name__} {_show(name)}")
+        key = name.lower()
         i = self._index.get(key)
         if i is None:
-            if not _NODE_RE.match(key):
-                raise NetlistError(f"invalid node name {name!r}: use letters, digits and _ . : - [ ] < > #")
+            if len(key) > MAX_NAME_LENGTH or not name.isascii() or not _NODE_RE.fullmatch(key):
+                raise NetlistError(f"invalid node name {_show(name)}: a letter, digit or _, then only {NAME_CHARS} "
+                                   f"(at most {MAX_NAME_LENGTH} characters)")
             i = len(self._nodes)
             self._nodes.append(key)
             self._index[key] = i
@@ -442,10 +503,22 @@ class NetlistBuilder:
                                f"{[c.__name__ for c in _DATACLASS.values()] + ['Mosfet', 'MOSModel']}")
 
     def _add_one(self, kind, name, *args):
-        _, _, ncols, vcols = _TWO_TERMINAL[kind]
-        nodes = [[self.node(a)] for a in args[:len(ncols)]]
-        values = [[v] for v in args[len(ncols):]]
-        self._tables[kind].append(([str(name).lower()], *nodes, *values))
+        """Check one element now (so the error points at the call) and queue it."""
+        _, what, ncols, vcols = _TWO_TERMINAL[kind]
+        key = _check_name(name, what, kind)
+        nodes = [self.node(a) for a in args[:len(ncols)]]
+        if nodes[0] == nodes[1]:
+            raise NetlistError(f"{what} {key!r} has both terminals on node {self._nodes[nodes[0]]!r}")
+        row = [[key], [nodes[0]], [nodes[1]]]
+        for (col, rule, unit), v in zip(vcols, args[len(ncols):]):
+            label = "value" if col in ("value", "dc") else col
+            x = v if type(v) is float else _real(v, f"{what} {key!r}: {label}")
+            if not math.isfinite(x) or (rule == "positive" and not x > 0):
+                need = "finite and > 0" if rule == "positive" else "finite"
+                raise NetlistError(f"{what} {key!r}: {label} must be {need}"
+                                   f"{' ' + unit if label != 'value' else ''}, got {x!r}")
+            row.append([x])
+        self._tables[kind].append(tuple(row))
 
     def resistor(self, name, n1, n2, value):
         """One resistor, ``value`` in ohm."""
@@ -473,18 +546,92 @@ class NetlistBuilder:
 
     def mosfet(self, name, d, g, s, b, model, w, l):
         """One MOSFET using model ``model``; ``w`` and ``l`` in metre."""
-        self._tables["m"].append(([str(name).lower()], [self.node(d)], [self.node(g)], [self.node(s)],
-                                  [self.node(b)], [str(model).lower()], [w], [l]))
+        key = _check_name(name, "MOSFET", "m")
+        mod = _check_name(model, "model")
+        nd = [self.node(x) for x in (d, g, s, b)]
+        if nd[0] == nd[2]:
+            raise NetlistError(f"MOSFET {key!r} has drain and source on the same node")
+        size = []
+        for label, v in (("W", w), ("L", l)):
+            x = _real(v, f"MOSFET {label} of {key!r}")
+            if not (math.isfinite(x) and x > 0):
+                raise NetlistError(f"MOSFET {label} of {key!r}: value must be finite and > 0 m, got {x!r}")
+            size.append(x)
+        self._tables["m"].append(([key], *([x] for x in nd), [mod], [size[0]], [size[1]]))
 
     def model(self, model: MOSModel):
-        """Define a MOSFET model card."""
-        key = model.name.lower()
+        """Define a MOSFET model card (checked now: name, polarity, kp, lambda, vto)."""
+        if not isinstance(model, MOSModel):
+            raise NetlistError(f"model() takes a MOSModel, got {type(model).__name__}")
+        key = _check_name(model.name, "model")
         if key in self._models:
             raise NetlistError(f"model {model.name!r} defined twice")
-        self._models[key] = MOSModel(key, model.polarity.lower(), model.vto, model.kp, model.lambda_)
+        polarity = str(model.polarity).lower()
+        if polarity not in ("nmos", "pmos"):
+            raise NetlistError(f"model {key!r}: polarity must be 'nmos' or 'pmos', got {model.polarity!r}")
+        vto = _real(model.vto, f"model {key!r}: vto")
+        kp = _real(model.kp, f"model {key!r}: kp")
+        lam = _real(model.lambda_, f"model {key!r}: lambda")
+        if not (math.isfinite(kp) and kp > 0):
+            raise NetlistError(f"model {key!r}: kp must be finite and > 0 A/V^2, got {kp!r}")
+        if not (math.isfinite(lam) and lam >= 0):
+            raise NetlistError(f"model {key!r}: lambda must be finite and >= 0 1/V, got {lam!r}")
+        if not math.isfinite(vto):
+            raise NetlistError(f"model {key!r}: vto must be finite, got {vto!r}")
+        self._models[key] = MOSModel(key, polarity, vto, kp, lam)
+
+    def _bulk_names(self, names, what):
+        if isinstance(names, (str, bytes)):
+            raise NetlistError(f"{what} names must be a sequence of strings, got one string {names!r}")
+        out = []
+        for n in names:
+            if not isinstance(n, str):
+                raise NetlistError(f"{what} names must be strings, got {type(n).__name__} {n!r}")
+            if not n.isascii():
+                raise NetlistError(f"invalid element names (a letter, then only {NAME_CHARS}): {_show(n)}")
+            out.append(n.lower())
+        return out
+
+    def _bulk_column(self, a, n, what, col, index=False):
+        """One column of a bulk call: a scalar (broadcast) or a 1-D array of length ``n``."""
+        if index:
+            arr = np.asarray(a)
+            if arr.size and arr.dtype.kind not in "iu":
+                raise NetlistError(f"{what} {col}: node indices must be integers (from NetlistBuilder.node/"
+                                   f"nodes), got dtype {arr.dtype} (e.g. {arr.reshape(-1)[0]!r})")
+            arr = arr.astype(np.int64) if arr.size else np.zeros(arr.shape, np.int64)
+            nn = len(self._nodes)
+            if arr.size and (arr.min() < 0 or arr.max() >= nn):
+                k = int(np.flatnonzero((arr.reshape(-1) < 0) | (arr.reshape(-1) >= nn))[0])
+                raise NetlistError(f"{what} {col}: node index {int(arr.reshape(-1)[k])} out of range "
+                                   f"(0 to {nn - 1})")
+        else:
+            if isinstance(a, (str, bytes)):
+                raise NetlistError(f"{what} {col}: values must be numbers, got {a!r}")
+            try:
+                arr = np.asarray(a)
+            except (TypeError, ValueError):
+                raise NetlistError(f"{what} {col}: values must be numbers") from None
+            if arr.dtype.kind not in "iuf":  # strings, bools, objects: refused, as by the one-element methods
+                shown = repr(arr.reshape(-1)[0]) if arr.size else "[]"
+                raise NetlistError(f"{what} {col}: values must be numbers, got dtype {arr.dtype} (e.g. {shown})")
+            try:
+                arr = arr.astype(float)
+            except OverflowError:
+                raise NetlistError(f"{what} {col}: values must be numbers that fit a float") from None
+        if arr.ndim == 0:
+            return np.broadcast_to(arr, (n,))
+        if arr.ndim != 1 or arr.shape[0] != n:
+            raise NetlistError(f"{what} {col}: expected a scalar or {n} values (one per name), got shape "
+                               f"{arr.shape}")
+        return arr
 
     def _add_many(self, kind, names, *columns):
-        self._tables[kind].append((list(names), *columns))
+        _, what, ncols, vcols = _TWO_TERMINAL[kind]
+        names = self._bulk_names(names, what)
+        cols = [self._bulk_column(c, len(names), what, col, index=True) for c, col in zip(columns, ncols)]
+        cols += [self._bulk_column(c, len(names), what, col[0]) for c, col in zip(columns[len(ncols):], vcols)]
+        self._tables[kind].append((names, *cols))
 
     def resistors(self, names, n1, n2, values):
         """Add many resistors at once (node indices from :meth:`node`/:meth:`nodes`; ohm)."""
@@ -512,10 +659,12 @@ class NetlistBuilder:
 
     def mosfets(self, names, d, g, s, b, model, w, l):
         """Add many MOSFETs of one model at once (node indices; ``w``, ``l`` in metre)."""
+        names = self._bulk_names(names, "MOSFET")
         n = len(names)
-        self._tables["m"].append((list(names), d, g, s, b, [str(model).lower()] * n,
-                                  np.broadcast_to(np.asarray(w, float), (n,)),
-                                  np.broadcast_to(np.asarray(l, float), (n,))))
+        model = _check_name(model, "model")
+        nodes = [self._bulk_column(c, n, "MOSFET", col, index=True) for c, col in zip((d, g, s, b), "dgsb")]
+        self._tables["m"].append((names, *nodes, [model] * n, self._bulk_column(w, n, "MOSFET", "w"),
+                                  self._bulk_column(l, n, "MOSFET", "l")))
 
     # -- build
     def build(self) -> Netlist:
@@ -529,6 +678,7 @@ class NetlistBuilder:
             sinh-cell ``g`` or ``v0``, unknown MOSFET models, non-positive W or L, an
             element whose terminals are all one node.
         """
+        title = check_title(self.title)
         nn = len(self._nodes)
         tables = {}
         all_names = []
@@ -548,10 +698,14 @@ class NetlistBuilder:
                     dup.append(n)
                 seen.add(n)
             raise NetlistError(f"duplicate element names: {sorted(set(dup))[:10]}")
-        bad = [n for n in all_names if not _NAME_RE.match(n)] if len(all_names) < 200_000 else \
-            [n for n in set(n.rstrip("0123456789_") for n in all_names) if n and not _NAME_RE.match(n)]
+        # stripping trailing digits and "_" (allowed characters) keeps a name's validity and
+        # makes the set of distinct stems small for generated names (rc0_0 ... rc1023_1023)
+        stems = set(n.rstrip("0123456789_") for n in all_names) if len(all_names) >= 200_000 else all_names
+        bad = [n for n in stems if len(n) > MAX_NAME_LENGTH or not _NAME_RE.fullmatch(n)]
+        bad += [n for n in all_names if len(n) > MAX_NAME_LENGTH] if len(all_names) >= 200_000 else []
         if bad:
-            raise NetlistError(f"invalid element names (letters, digits and _ . : - [ ] < > # only): {bad[:5]}")
+            raise NetlistError(f"invalid element names (a letter, then only {NAME_CHARS}; at most "
+                               f"{MAX_NAME_LENGTH} characters): {', '.join(_show(n) for n in bad[:5])}")
 
         def idx(a, what, names):
             a = np.asarray(a, dtype=np.int64)
@@ -610,6 +764,6 @@ class NetlistBuilder:
                 raise NetlistError(f"model {m.name!r}: lambda must be finite and >= 0 1/V, got {m.lambda_!r}")
             if not math.isfinite(m.vto):
                 raise NetlistError(f"model {m.name!r}: vto must be finite, got {m.vto!r}")
-        return Netlist(self.title, self._nodes, out["resistors"], out["vsources"], out["isources"], M, self._models,
+        return Netlist(title, self._nodes, out["resistors"], out["vsources"], out["isources"], M, self._models,
                        self.layout, capacitors=out["capacitors"], inductors=out["inductors"],
                        sinh_cells=out["sinh_cells"])

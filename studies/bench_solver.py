@@ -14,7 +14,7 @@ import os
 import sys
 
 from crossbar.archive import check_writable, provenance, write_dataset
-from crossbar.benchmark import run, verdicts
+from crossbar.benchmark import TARGETS, measure_mvm, run, verdicts
 from devices.errors import XbarError
 
 
@@ -27,16 +27,20 @@ def main(argv=None) -> int:
     ap.add_argument("--ngspice-max", type=int, default=128, help="largest N run through ngspice (N=128 takes ~1 min)")
     ap.add_argument("--ngspice-mos-max", type=int, default=64, help="largest N of the MOS deck run through ngspice")
     ap.add_argument("--out", default="results/bench_solver.h5", help="HDF5 archive")
+    ap.add_argument("--mvm-n", type=int, default=32, help="crossbar size of the mvm-vs-solve comparison (0: skip)")
     args = ap.parse_args(argv)
     sizes = sorted(set(args.sizes + ([1024] if args.big else [])))
-    if any(n < 2 for n in sizes) or args.repeat < 1:
-        print("bench_solver: sizes must be >= 2 and --repeat >= 1", file=sys.stderr)
+    if any(n < 2 for n in sizes) or args.repeat < 1 or args.mvm_n < 0 or args.mvm_n == 1:
+        print("bench_solver: sizes must be >= 2, --repeat >= 1 and --mvm-n 0 or >= 2", file=sys.stderr)
         return 2
     try:
         check_writable(args.out)
         load_before = os.getloadavg()[0]
         ds = run(sizes, repeat=args.repeat, mos_max=args.mos_max, ngspice_max=args.ngspice_max,
                  ngspice_mos_max=args.ngspice_mos_max, progress=lambda n: print(f"measuring N={n} ...", flush=True))
+        mv = measure_mvm(args.mvm_n) if args.mvm_n else None
+        if mv is not None:
+            ds.attrs.update({f"mvm_{k}": v for k, v in mv.items()})
         ds.attrs.update(provenance(benchmark="native vs ngspice, 1T1R K=4, 2.5 ohm segments",
                                    loadavg_1min_before=load_before, loadavg_1min_after=os.getloadavg()[0],
                                    cpus=os.cpu_count()))
@@ -63,8 +67,15 @@ def main(argv=None) -> int:
             cells.append("-" if v != v else fmt.format(v))
         print(" | ".join(cells))
     print()
+    if mv is not None:
+        print(f"\nmvm at N={mv['N']} (same circuit, one input vector): crossbar.mvm {mv['mvm_s'] * 1e3:.2f} ms, "
+              f"build netlist + crossbar.solve {mv['solve_s'] * 1e3:.2f} ms ({mv['ratio']:.1f}x the mvm call), "
+              f"prepared solve {mv['prepared_solve_s'] * 1e3:.2f} ms; max rel diff {mv['max_rel_diff']:.1e}")
     for text, value, ok in verdicts(ds):
         print(f"target: {text}: {value} [{ok}]")
+    if mv is not None and mv["N"] == 32:
+        text, lim = TARGETS["mvm_32"]
+        print(f"target: {text}: {mv['mvm_s'] * 1e3:.2f} ms [{'met' if mv['mvm_s'] <= lim else 'MISSED'}]")
     print(f"\nmachine: {ds.attrs['cpus']} cpus, 1-min load average {ds.attrs['loadavg_1min_before']:.1f} before, "
           f"{ds.attrs['loadavg_1min_after']:.1f} after (timings are wall clock)")
     print(f"archive: {args.out}")

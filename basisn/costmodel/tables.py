@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from devices.errors import ParameterError
+
 
 from .cycles import (
     basisn_cycles,
@@ -197,10 +199,19 @@ def crossbar_grid(max_crossbars: int, n_points: int = 160, extra=()) -> np.ndarr
     return np.unique(np.concatenate([base, ex]))
 
 
+def sweep_grid(networks, ds, convention="bias-row", max_crossbars: int = 20000) -> np.ndarray:
+    """The crossbar counts of :func:`cycle_sweep` for these networks and sizes: log spaced up to
+    ``max(max_crossbars, 4 x the largest count needed)``, plus 48 and every count needed (and one less)."""
+    conv = get_convention(convention)
+    needed = np.array([[crossbar_count(get_network(n).name, check_crossbar_size(d), conv) for d in ds]
+                       for n in networks], dtype=np.int64)
+    return crossbar_grid(max(max_crossbars, int(needed.max()) * 4), extra=[48, *needed.ravel().tolist()])
+
+
 def cycle_sweep(networks=BIG_NETWORKS + SMALL_NETWORKS, ds=(64, 128, 256, 512), bits=(1, 2, 3, 4),
                 convention="bias-row", chip: ChipModel = NEURRAM_CHIP, max_crossbars: int = 20000,
                 seed: int = 0, row: ProgrammingScheme = ROW_BASED,
-                block: ProgrammingScheme = BLOCK_BASED) -> xr.Dataset:
+                block: ProgrammingScheme = BLOCK_BASED, crossbars=None) -> xr.Dataset:
     """Cycles per inference vs number of crossbars (paper Figs. 7-9) and the crossover.
 
     The large networks use the parallelism assumption of ``chip`` (p pieces per step);
@@ -214,13 +225,22 @@ def cycle_sweep(networks=BIG_NETWORKS + SMALL_NETWORKS, ds=(64, 128, 256, 512), 
         bits, n_crossbars), ``crossbars_needed`` (network, d), ``crossover`` (network, d,
         bits, scheme; -1 if WS never wins in the sweep), ``pieces_per_step`` (network, d,
         bits), ``ws_ideal_cycles`` (network, d).
+
+    ``crossbars`` (optional) gives the crossbar counts of the sweep; by default
+    :func:`sweep_grid` of ``networks``.  Giving the grid of a larger set of networks lets
+    one network be computed alone with the numbers it has in the larger sweep.
     """
     nets = [get_network(n).name for n in networks]
     ds = [check_crossbar_size(d) for d in ds]
     bits = [check_bits(b) for b in bits]
     conv = get_convention(convention)
     needed = np.array([[crossbar_count(n, d, conv) for d in ds] for n in nets], dtype=np.int64)
-    m = crossbar_grid(max(max_crossbars, int(needed.max()) * 4), extra=[48, *needed.ravel().tolist()])
+    if crossbars is None:
+        m = crossbar_grid(max(max_crossbars, int(needed.max()) * 4), extra=[48, *needed.ravel().tolist()])
+    else:
+        m = np.asarray(crossbars, dtype=np.int64)
+        if m.ndim != 1 or m.size == 0 or (m < 1).any() or (np.diff(m) <= 0).any():
+            raise ParameterError("crossbars must be increasing crossbar counts >= 1")
     schemes = [row, block]
     ws = np.zeros((len(nets), len(ds), 2, m.size))
     bn = np.zeros((len(nets), len(ds), len(bits), m.size))

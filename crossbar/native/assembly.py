@@ -41,14 +41,14 @@ def series_reduce(netlist, n1, n2, rv):
         the weight of ``v_a`` in their voltage (arrays, empty when nothing was taken).
     """
     n = len(netlist.nodes)
-    V, I, M = netlist.vsources, netlist.isources, netlist.mosfets
+    V, I, M, B = netlist.vsources, netlist.isources, netlist.mosfets, netlist.sinh_cells
     none = (np.zeros(0, np.int64),) * 3 + (np.zeros(0),)
     if len(n1) < 2:
         return (n1, n2, rv), none
     deg = np.bincount(n1, minlength=n) + np.bincount(n2, minlength=n)
     touched = np.zeros(n, bool)
     touched[0] = True
-    for arr in (V.npos, V.nneg, I.npos, I.nneg, M.d, M.g, M.s, M.b):
+    for arr in (V.npos, V.nneg, I.npos, I.nneg, M.d, M.g, M.s, M.b, B.n1, B.n2):
         touched[arr] = True
     cand = (deg == 2) & ~touched
     if not cand.any():
@@ -90,6 +90,8 @@ class Assembly:
         Reduced formulation: the node each source drives and ``v(driven) = sigma * dc``.
     L : scipy.sparse.csr_matrix (n, n)
         Conductance Laplacian (resistors after series reduction, MOSFET junction gmin).
+    edges : tuple (a, b, g)
+        The edges ``L`` is made of (node indices, siemens).
     elim, elim_a, elim_b, elim_wa : numpy.ndarray
         Eliminated series nodes (see :func:`series_reduce`).
     stamps : crossbar.native.stamps.Stamps
@@ -123,7 +125,7 @@ class Assembly:
             fixed = np.zeros(n, bool)
             fixed[0] = True
             fixed[self.driven] = True
-            if len(M):  # 1T1R cells: inner node condensed out of the Newton system
+            if len(M):  # 1T1R cells (resistor + MOSFET): inner node condensed out of the Newton system
                 cells = CondensedCells.find(netlist, fixed, params, GMIN)
             if cells is not None:
                 keep_r = np.ones(len(R), bool)
@@ -141,7 +143,8 @@ class Assembly:
         gb = np.concatenate([n2, bulk_b])
         gv = np.concatenate([1.0 / rv, np.full(bulk_a.size, GMIN)])
         keep = ga != gb  # drain/source tied to bulk: the junction is shorted
-        self.L = laplacian(n, ga[keep], gb[keep], gv[keep])
+        self.edges = (ga[keep], gb[keep], gv[keep])  # the conductances of L, for edgewise refinement
+        self.L = laplacian(n, *self.edges)
         self.stamps = Stamps(netlist, n, params, normal, cells)
         self.cells = cells
 

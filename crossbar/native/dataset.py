@@ -4,7 +4,8 @@
 :func:`crossbar.solve` returns, whichever backend computed the numbers:
 
 * ``i`` (``branch``; A): current through every voltage source, SPICE's sign (positive
-  into ``n+``), branch names the lower-case element names;
+  into ``n+``), then through every inductor (positive from ``n1`` to ``n2``, ngspice's
+  ``l#branch``); branch names the lower-case element names;
 * ``v`` (``node``; V): node voltages, ground left out (when voltages are kept);
 * a leading ``sample`` dim for batched sources;
 * attrs ``backend``, ``method``, ``newton_iterations``, ``residual`` (A) and the
@@ -18,10 +19,15 @@ import xarray as xr
 
 from netlists.netlist import Netlist
 
-__all__ = ["to_dataset"]
+__all__ = ["to_dataset", "branch_names"]
 
-I_LONG = "voltage-source branch current (SPICE sign: into n+)"
+I_LONG = "branch current of voltage sources (SPICE sign: into n+) and inductors (n1 to n2)"
 _FIRST = ("backend", "method", "newton_iterations", "ordering", "eliminated_series_nodes", "residual")
+
+
+def branch_names(netlist: Netlist) -> list:
+    """The ``branch`` coordinate: voltage sources, then inductors."""
+    return list(netlist.vsources.names) + list(netlist.inductors.names)
 
 
 def to_dataset(netlist: Netlist, v: np.ndarray | None, i: np.ndarray, batched: bool, attrs: dict) -> xr.Dataset:
@@ -32,7 +38,7 @@ def to_dataset(netlist: Netlist, v: np.ndarray | None, i: np.ndarray, batched: b
     netlist : netlists.Netlist
     v : numpy.ndarray (S, n_nodes) or None
         Node voltages without ground, volt; None leaves ``v`` out.
-    i : numpy.ndarray (S, n_vsources)
+    i : numpy.ndarray (S, n_vsources + n_inductors)
         Branch currents, ampere, SPICE's sign.
     batched : bool
         Keep the ``sample`` dim (else sample 0 is returned without it).
@@ -45,7 +51,7 @@ def to_dataset(netlist: Netlist, v: np.ndarray | None, i: np.ndarray, batched: b
         v = None if v is None else v[0]
         i = i[0]
     data = {"i": (di, i, {"units": "A", "long_name": I_LONG})}
-    coords = {"branch": ("branch", list(netlist.vsources.names))}
+    coords = {"branch": ("branch", branch_names(netlist))}
     if v is not None:
         data["v"] = (dv, v, {"units": "V", "long_name": "node voltage"})
         coords["node"] = ("node", list(netlist.nodes[1:]))

@@ -4,6 +4,7 @@
                               mode; ``solve(b)`` for one or many right-hand sides,
                               ``refactor(A)`` reuses the symbolic analysis
 ``resolve(method)``           the factorization ``"auto"`` stands for on this machine
+``splu(A)``                   SciPy's ``splu``, a singular matrix raising ``IllConditionedError``
 ``laplacian(n, a, b, g)``     conductance Laplacian of edges ``a - b`` with conductances ``g``
 ``HAVE_CHOLMOD``              scikit-sparse is installed
 """
@@ -16,16 +17,41 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from devices.errors import NetlistError
+from devices.errors import IllConditionedError, NetlistError
 
 try:  # CHOLMOD through scikit-sparse (optional extra "cholmod")
+    from sksparse.cholmod import CholmodError as _CholmodError
     from sksparse.cholmod import analyze as _cholmod_analyze
 
     HAVE_CHOLMOD = True
 except ImportError:  # pragma: no cover - exercised on machines without the extra
     HAVE_CHOLMOD = False
 
-__all__ = ["Factor", "resolve", "laplacian", "HAVE_CHOLMOD"]
+    class _CholmodError(Exception):
+        """Stand-in: never raised without scikit-sparse."""
+
+__all__ = ["Factor", "resolve", "laplacian", "splu", "HAVE_CHOLMOD"]
+
+_FACTOR_ERRORS = (RuntimeError, _CholmodError)  # SuperLU: "Factor is exactly singular"
+
+
+def _singular(exc, A) -> IllConditionedError:
+    """The named error for a matrix that rounding made singular or indefinite."""
+    d = np.abs(A.diagonal())
+    d = d[d > 0]
+    span = f" (node conductance sums from {d.min():.3g} to {d.max():.3g} S)" if d.size else ""
+    return IllConditionedError(
+        f"the nodal matrix is singular or not positive definite in floating point ({exc}){span}: the netlist "
+        "mixes conductances so different (e.g. a near-zero resistance beside ohm-range ones) that rounding "
+        "loses the smaller ones; merge near-shorts into one node or rescale the circuit")
+
+
+def splu(A, **kw):
+    """``scipy.sparse.linalg.splu(A, **kw)``, a singular matrix raising :class:`IllConditionedError`."""
+    try:
+        return spla.splu(A, **kw)
+    except _FACTOR_ERRORS as exc:
+        raise _singular(exc, A) from None
 
 _warned_no_cholmod = False
 
@@ -66,11 +92,14 @@ class Factor:
         self.n = A.shape[0]
         self.ordering = "amd" if perm is None else "nested-dissection"
         A = self._permute(A)
-        if method == "cholmod":
-            self._sym = _cholmod_analyze(A, mode="supernodal", ordering_method="amd" if perm is None else "natural")
-            self._f = self._sym.cholesky(A)
-        else:
-            self._f = self._splu(A)
+        try:
+            if method == "cholmod":
+                self._sym = _cholmod_analyze(A, mode="supernodal", ordering_method="amd" if perm is None else "natural")
+                self._f = self._sym.cholesky(A)
+            else:
+                self._f = self._splu(A)
+        except _FACTOR_ERRORS as exc:
+            raise _singular(exc, A) from None
 
     def __repr__(self) -> str:
         return f"<Factor {self.method} n={self.n} ordering={self.ordering}>"
@@ -87,10 +116,13 @@ class Factor:
     def refactor(self, A: sp.csc_matrix) -> None:
         """New numeric values, same pattern (the symbolic analysis is kept)."""
         A = self._permute(A)
-        if self.method == "cholmod":
-            self._f.cholesky_inplace(A)
-        else:
-            self._f = self._splu(A)
+        try:
+            if self.method == "cholmod":
+                self._f.cholesky_inplace(A)
+            else:
+                self._f = self._splu(A)
+        except _FACTOR_ERRORS as exc:
+            raise _singular(exc, A) from None
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         """``A^-1 b`` for ``b`` of shape (n,) or (n, k)."""

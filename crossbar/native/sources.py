@@ -53,10 +53,15 @@ def source_values(netlist: Netlist, sources) -> tuple[np.ndarray, np.ndarray, bo
         raise NetlistError(f"sources= must be a dict of source name -> value or 1-D array, got {type(sources).__name__}")
     V, I = netlist.vsources, netlist.isources
     arrays = {}
+    given = {}
     for name, value in sources.items():
         kind, row = netlist._locate(name)
         if kind not in ("v", "i"):
             raise NetlistError(f"{name!r} is not an independent source; sources= takes V and I elements only")
+        if (kind, row) in given:  # names are case-insensitive: "v1" and "V1" are one source
+            raise NetlistError(f"source {name!r} given twice in sources= (also as {given[kind, row]!r}; names are "
+                               "case-insensitive)")
+        given[kind, row] = name
         arr = np.asarray(value)
         if arr.dtype.kind not in "iuf":
             raise NetlistError(f"source {name!r}: values must be numbers (volt or ampere), got {value!r} "

@@ -1,8 +1,10 @@
 """Device stamps of the nonlinear elements: currents and Jacobian entries.
 
 ``mos_params(netlist)``   the level-1 model and instance parameters as arrays
-``Stamps``                every nonlinear element of a netlist (plain MOSFETs and the
-                          condensed 1T1R cells); ``evaluate(v)`` gives, at node voltages
+``sinh_current(V, g, v0)`` a sinh cell's current ``g v0 sinh(V / v0)`` and
+                          ``sinh_conductance`` its derivative ``g cosh(V / v0)``
+``Stamps``                every nonlinear element of a netlist (plain MOSFETs, sinh
+                          cells and the condensed 1T1R cells); ``evaluate(v)`` gives, at node voltages
                           ``v``, the current leaving every node through them, the
                           Jacobian ``d(leave) / dv`` as triplets in node indices, and
                           one symmetric conductance per element for the preconditioner
@@ -19,7 +21,21 @@ from crossbar.condense import CondensedCells
 from crossbar.mosfet import level1
 from crossbar.native.options import GMIN
 
-__all__ = ["mos_params", "Stamps"]
+__all__ = ["mos_params", "sinh_current", "sinh_conductance", "Stamps", "SINH_ARG_MAX"]
+
+SINH_ARG_MAX = 700.0
+"""``|V / v0|`` is clipped here so ``sinh`` and ``cosh`` stay finite (e^700 ~ 1e304);
+a Newton iterate that far out is damped back, a solution never lies there."""
+
+
+def sinh_current(V, g, v0):
+    """Current of a sinh cell ``g * v0 * sinh(V / v0)``, ampere (``V`` volt, ``g`` S, ``v0`` V)."""
+    return g * v0 * np.sinh(np.clip(V / v0, -SINH_ARG_MAX, SINH_ARG_MAX))
+
+
+def sinh_conductance(V, g, v0):
+    """``dI/dV = g * cosh(V / v0)`` of a sinh cell, siemens."""
+    return g * np.cosh(np.clip(V / v0, -SINH_ARG_MAX, SINH_ARG_MAX))
 
 
 def mos_params(netlist) -> dict:
@@ -54,14 +70,18 @@ class Stamps:
         k = normal
         self.d, self.g, self.s = M.d[k], M.g[k], M.s[k]
         self.params = {key: val[k] for key, val in params.items()} if params is not None and k.any() else None
+        B = netlist.sinh_cells
+        self.b1, self.b2 = np.asarray(B.n1), np.asarray(B.n2)
+        self.bg, self.bv0 = np.asarray(B.g, float), np.asarray(B.v0, float)
 
     def __repr__(self) -> str:
         n_mos = 0 if self.params is None else self.d.size
-        return f"<Stamps: {n_mos} MOSFET(s), {0 if self.cells is None else len(self.cells)} condensed cell(s)>"
+        return (f"<Stamps: {n_mos} MOSFET(s), {self.b1.size} sinh cell(s), "
+                f"{0 if self.cells is None else len(self.cells)} condensed cell(s)>")
 
     @property
     def empty(self) -> bool:
-        return self.params is None and self.cells is None
+        return self.params is None and self.cells is None and not self.b1.size
 
     def evaluate(self, v: np.ndarray):
         """Nonlinear elements at node voltages ``v`` (n,).
@@ -90,6 +110,19 @@ class Stamps:
             ea.append(d)
             eb.append(s)
             gp.append(np.maximum(0.5 * (np.abs(a_d) + np.abs(a_s)), GMIN))
+        if self.b1.size:  # sinh cells: current n1 -> n2 and a symmetric 2x2 conductance stamp
+            a, b = self.b1, self.b2
+            V = v[a] - v[b]
+            cur = sinh_current(V, self.bg, self.bv0)
+            gc = sinh_conductance(V, self.bg, self.bv0)
+            np.add.at(leave, a, cur)
+            np.subtract.at(leave, b, cur)
+            rows += [a, a, b, b]
+            cols += [a, b, a, b]
+            vals += [gc, -gc, -gc, gc]
+            ea.append(a)
+            eb.append(b)
+            gp.append(gc)
         if self.cells is not None:
             nodes, cur, r, c, val, a, b, g = self.cells.stamp(v)
             np.add.at(leave, nodes, cur)

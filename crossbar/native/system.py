@@ -8,6 +8,8 @@ linear map from source voltages to source currents.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import xarray as xr
 
@@ -18,8 +20,9 @@ from crossbar.native.factor import resolve
 from crossbar.native.mna import MNASystem
 from crossbar.native.options import SolverOptions, blas_threads
 from crossbar.native.reduced import ReducedSystem
+from crossbar.native.shorts import merge_shorts
 from crossbar.native.sources import source_values
-from crossbar.topology import check_native_support, check_topology
+from crossbar.topology import check_topology
 from devices.errors import NetlistError, ParameterError
 from netlists.netlist import Netlist
 
@@ -57,9 +60,9 @@ class NativeSystem:
         self.netlist = netlist
         self.options = options
         check_topology(netlist)
-        check_native_support(netlist)
         with blas_threads(options.blas_threads):
-            self.asm = Assembly(netlist)
+            self.shorts = merge_shorts(netlist)  # inductors merged, capacitors left out (DC)
+            self.asm = Assembly(self.shorts.netlist)
             self.reduced = self.asm.reduced
             self.system = ReducedSystem(self.asm, options) if self.reduced else MNASystem(self.asm, options)
 
@@ -144,8 +147,8 @@ class NativeSystem:
         -------
         v : numpy.ndarray (S, n) or None
             Node voltages, ground (index 0) included, volt.
-        i : numpy.ndarray (S, n_vsources)
-            Branch currents, ampere, SPICE's sign.
+        i : numpy.ndarray (S, n_vsources + n_inductors)
+            Branch currents, ampere, SPICE's sign: voltage sources, then inductors.
         iterations : int
         residual : float
             Largest KCL residual, ampere.
@@ -164,11 +167,15 @@ class NativeSystem:
             for start in range(0, S, chunk):
                 sl = slice(start, min(S, start + chunk))
                 v, i, it, res, e, x0 = self.system.solve(vdc[sl], inj[sl], x0)
+                v = self.shorts.expand(v)
+                if len(self.netlist.inductors):
+                    i = np.concatenate([i, self.shorts.inductor_currents(v, i)], axis=1)
                 accuracy.check_finite(v, i)
                 if keep_voltages:
                     v_all.append(v)
                 i_all.append(i)
-                iters, resid, err = max(iters, it), max(resid, res), max(err, float(np.max(e, initial=0.0)))
+                e_max = float(np.max(e, initial=0.0))  # NaN (overflow in the estimate): reported as inf
+                iters, resid, err = max(iters, it), max(resid, res), max(err, math.inf if math.isnan(e_max) else e_max)
         v = (v_all[0] if len(v_all) == 1 else np.concatenate(v_all)) if keep_voltages else None
         i = i_all[0] if len(i_all) == 1 else np.concatenate(i_all)
         return v, i, int(iters), float(resid), float(err)
@@ -182,8 +189,12 @@ class NativeSystem:
         """
         net = self.netlist
         if not net.is_linear:
-            raise NetlistError(f"transfer_matrix needs a linear netlist; this one has {len(net.mosfets)} MOSFET(s) "
-                               "(linearize them or solve operating points instead)")
+            raise NetlistError(f"transfer_matrix needs a linear netlist; this one has {len(net.mosfets)} MOSFET(s) and "
+                               f"{len(net.sinh_cells)} sinh cell(s) (linearize them or solve operating points instead)")
+        for label, names in (("inputs", inputs), ("outputs", outputs)):
+            if isinstance(names, (str, bytes)):  # would be read letter by letter
+                raise NetlistError(f"transfer_matrix {label} must be a sequence of source names, got one string "
+                                   f"{names!r} (write [{names!r}])")
         inputs = [str(x).lower() for x in inputs]
         outputs = [str(x).lower() for x in outputs]
         if not inputs or not outputs:

@@ -3,7 +3,8 @@
 ``main(study, argv)`` parses the common options plus the study's own
 (:meth:`Study.add_arguments`), checks every argument, the output path, the archive to
 resume and the executor *before any work*, runs the study, prints its summary and writes
-its figures next to the archive.
+its figures next to the archive (summary and figures see the archive without the
+engine's task table).
 
 Common options: ``--out PATH``, ``--resume``, ``--plot-only ARCHIVE``, ``--jobs N``,
 ``--scheduler ADDRESS|local:N``, ``--no-progress``, ``--quick``.
@@ -20,7 +21,7 @@ import os
 import sys
 from pathlib import Path
 
-from crossbar.study.core import Study
+from crossbar.study.core import Study, strip_engine_vars
 from crossbar.study.execute import make_executor, parse_scheduler
 from devices.errors import XbarError
 
@@ -112,7 +113,7 @@ def main(study: Study, argv=None, prog: str | None = None, quick_help: str | Non
     try:
         args = parser.parse_args(argv)
         if args.plot_only is not None:
-            ds = open_archive(study, args.plot_only)
+            ds = strip_engine_vars(open_archive(study, args.plot_only))
             print(study.summary(ds))
             paths = study.figures(ds, args.plot_only.parent, args.plot_only.stem)
             if paths:
@@ -134,8 +135,8 @@ def main(study: Study, argv=None, prog: str | None = None, quick_help: str | Non
             result = run(study, config, args.out, resume=args.resume, executor=executor,
                          progress=not args.no_progress, lock=False)
         ds = result.dataset
-        print(study.summary(ds))
-        paths = study.figures(ds, args.out.parent, args.out.stem)
+        print(study.summary(strip_engine_vars(ds)))
+        paths = study.figures(strip_engine_vars(ds), args.out.parent, args.out.stem)
         print(f"\narchive: {args.out}" + ("\nfigures: " + ", ".join(str(x) for x in paths) if paths else ""))
         print(f"total time: {result.wall_time_s:.1f} s")
     except KeyboardInterrupt:

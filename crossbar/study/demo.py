@@ -43,6 +43,8 @@ class PowersConfig:
     """Seconds each task sleeps (to test interruption and checkpoints), s."""
     fail_x: int = -1
     """Tasks with this x raise (to test failure records); -1: none."""
+    trace: str = ""
+    """File each finished task appends its key to (to test checkpoints); "": none."""
 
     def __post_init__(self):
         object.__setattr__(self, "n", integer("PowersConfig", "n", self.n, 1, 100_000))
@@ -64,9 +66,10 @@ class Powers(Study):
         parser.add_argument("--n", type=int_arg(1, 100_000), default=4, help="grid points")
         parser.add_argument("--sleep", type=float, default=0.0, help="seconds per task")
         parser.add_argument("--fail-x", type=int, default=-1, help="x whose tasks fail")
+        parser.add_argument("--trace", default="", help="file each finished task appends its key to")
 
     def config_from_args(self, args):
-        return PowersConfig(n=2 if args.quick else args.n, sleep_s=args.sleep, fail_x=args.fail_x)
+        return PowersConfig(n=2 if args.quick else args.n, sleep_s=args.sleep, fail_x=args.fail_x, trace=args.trace)
 
     def tasks(self, config):
         return [Task(f"x={x}/p={p}", params=(x, p), cost=1.0 + p) for x in range(config.n) for p in config.powers]
@@ -77,8 +80,12 @@ class Powers(Study):
             time.sleep(config.sleep_s)
         if x == config.fail_x:
             raise ParameterError(f"x = {x} fails on purpose")
-        return xr.Dataset({"value": (("x", "power"), np.array([[float(x) ** p]]), {"units": "1"})},
-                          coords={"x": [x], "power": [p]})
+        ds = xr.Dataset({"value": (("x", "power"), np.array([[float(x) ** p]]), {"units": "1"})},
+                        coords={"x": [x], "power": [p]})
+        if config.trace:
+            with open(config.trace, "a") as f:
+                f.write(task.key + "\n")
+        return ds
 
     def summary(self, ds):
         return "\n".join(f"p={int(p)}: " + " ".join(f"{v:g}" for v in ds["value"].sel(power=p).values)

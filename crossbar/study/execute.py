@@ -45,10 +45,13 @@ def execute_task(study, config, task) -> Outcome:
     import os
     import socket
 
+    from crossbar.native.options import blas_threads
+
     t0 = time.perf_counter()
     where = f"{socket.gethostname()}:{os.getpid()}"
     try:
-        ds = study.run_task(config, task)
+        with blas_threads(study.blas_threads):
+            ds = study.run_task(config, task)
         import xarray as xr
 
         if not isinstance(ds, xr.Dataset):
@@ -90,11 +93,9 @@ def parse_scheduler(text: str):
 
 def _import_distributed():
     try:
-        import distributed  # noqa: F401
+        import distributed
     except ImportError:
         raise BackendError("--scheduler needs dask.distributed; install the extra: pip install '.[distributed]'") from None
-    import distributed
-
     return distributed
 
 

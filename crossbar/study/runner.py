@@ -146,7 +146,9 @@ def _run_locked(study, config, out, *, resume, executor, progress, checkpoint_s,
     if previous is not None and not pending:
         log.info("resume: all %d tasks are in %s; nothing to do", len(tasks), out)
         return RunResult(old, out, {}, 0, time.perf_counter() - t_start)
-    order = sorted(pending, key=lambda t: -t.cost)  # stable: equal costs keep the study's order
+    order = list(study.order(config, pending))
+    if sorted(t.key for t in order) != sorted(t.key for t in pending):
+        raise ParameterError(f"{type(study).__name__}.order must return the tasks it was given, each once")
     total_cost = sum(t.cost for t in pending) or 1.0
     cost_of = {t.key: t.cost for t in pending}
     results, failures, elapsed = {}, {}, {}
@@ -185,7 +187,7 @@ def _run_locked(study, config, out, *, resume, executor, progress, checkpoint_s,
                 state["count"] += 1 / len(pending)
                 since = time.perf_counter() - state["last"]
                 by_time = checkpoint_s and since >= checkpoint_s
-                by_work = max(state["cost"], state["count"]) >= checkpoint_fraction and since >= 10 * state["write_s"]
+                by_work = max(state["cost"], state["count"]) >= checkpoint_fraction and since >= 2 * state["write_s"]
                 if (by_time or by_work) and len(results) + len(failures) < len(pending):
                     save(False)  # finished work survives a crash or Ctrl-C for --resume
     except KeyboardInterrupt:

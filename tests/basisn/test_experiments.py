@@ -117,3 +117,51 @@ def test_cli_rejects_bad_settings_before_running(capsys, tmp_path):
     assert "is a directory" in capsys.readouterr().err
     with pytest.raises(ParameterError, match="contest_density = -1.0"):
         StudyConfig(contest_density=-1.0)
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("basisn_accuracy", ROOT / "studies" / "basisn_accuracy.py")
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    return study
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--seeds", "2**70"], "--seeds: not an integer: '2**70'"),
+    (["--seeds", str(2**70)], "--seeds: 1180591620717411303424 is outside the allowed range"),
+    (["--seeds", "-1"], "--seeds: -1 is outside the allowed range"),
+    (["--seeds", "1", "1"], "lists a seed twice"),
+    (["--K", "0"], "--K: 0 is outside the allowed range"),
+    (["--only", "cifar"], "argument --only: invalid choice: 'cifar'"),
+    (["--jobs", "0"], "--jobs: 0 is outside"),
+    (["--scheduler", "somewhere"], "--scheduler must be a Dask scheduler address"),
+])
+def test_every_bad_argument_exits_2_in_one_line_before_training(tmp_path, capsys, argv, needle):
+    assert _script().main(["--quick", *argv, "--out", str(tmp_path / "x.h5")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1, err
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_seed_tasks_give_the_protocol_numbers(tmp_path, monkeypatch):
+    """One task per (data set, seed), run in two (forked) processes and combined with xr.concat,
+    equals the protocol run seed after seed in this process; the archive is valid netCDF4."""
+    import basisn.accuracy_study as acc
+
+    monkeypatch.setattr(acc, "protocols", lambda quick: [tiny_protocol("cross")])  # inherited by forked workers
+    cfg = replace(CFG, seeds=(3, 1))
+    ds = acc.run_study(cfg, True, tmp_path / "acc.h5", only=["digits"], jobs=2, progress=False)
+    ref = run_protocol(tiny_protocol("cross"), cfg)
+    assert ds["seed"].values.tolist() == [3, 1] and ds["dataset"].values.tolist() == ["digits"]
+    for name in ref.data_vars:
+        np.testing.assert_array_equal(ds[name].sel(dataset="digits").values, ref[name].values, err_msg=name)
+    with xr.open_dataset(tmp_path / "acc.h5", engine="netcdf4") as nc:
+        assert nc.attrs["study"] == "basisn_accuracy" and nc.attrs["Conventions"] == "CF-1.10"
+    assert acc.AccuracyStudy().recognizes(read_dataset(tmp_path / "acc.h5"))
+    # the command line on the same tasks: archive, summary and the three figures (the figures
+    # once failed on the engine's text variables)
+    out = tmp_path / "cli" / "acc.h5"
+    assert _script().main(["--quick", "--only", "digits", "--seeds", "3", "--jobs", "1", "--no-progress",
+                           "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.parent.glob("*.png")) == [
+        "acc_fig5_bits_vs_d.png", "acc_fig6_cell_bits.png", "acc_regularizer.png"]

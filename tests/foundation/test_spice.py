@@ -70,11 +70,12 @@ i1 0 mid dc 1m
     ("t\n.lib models.lib typ\n", 2, ".lib", ["other files"]),
     ("t\n!rm -rf /\n", 2, "!rm", ["shell"]),
     ("t\nshell ls\n", 2, "shell", ["shell"]),
-    ("t\nD1 a 0 dmod\n", 2, "d1", ["unsupported element", "R, V, I, M, C, L and B"]),
-    ("t\nX1 a b sub\n", 2, "x1", ["unsupported element"]),
+    ("t\nD1 a 0 dmod\n", 2, "d1", ["unsupported element", "R, V, I, M, C, L, B (sinh cell) and X"]),
+    ("t\nX1 a b sub\n", 2, "x1", ["unknown subcircuit 'sub'"]),
     ("t\nR1 a 0 1k\n.tran 1n 1u\n", 3, ".tran", ["unsupported dot command"]),
-    ("t\n.param x=1\n", 2, ".param", ["unsupported dot command"]),
-    ("t\nR1 a 0\n", 2, "r1", ["expected 'R<name> n1 n2 value'"]),
+    ("t\n.param x=1 y\n", 2, ".param", ["expected name=value, got 'y'"]),
+    ("t\n.four 1k v(a)\n", 2, ".four", ["unsupported dot command"]),
+    ("t\nR1 a 0\n", 2, "r1", ["expected 'R<name> n1 n2 value [m=k]'"]),
     ("t\nR1 a 0 abc\n", 2, "r1", ["cannot read number 'abc'"]),
     ("t\nV1 a 0 AC 1\n", 2, "v1", ["AC, PULSE"]),
     ("t\nV1 a 0 PULSE(0 1 0 1n 1n 1u 2u)\n", 2, "v1", ["AC, PULSE"]),
@@ -132,8 +133,8 @@ def test_write_read_round_trip(cards):
 def test_path_input(tmp_path):
     p = tmp_path / "deck.cir"
     p.write_text("title\nR1 a 0 1k\nV1 a 0 1\n.end\n")
-    assert read_spice(p) == read_spice(str(p))
-    with pytest.raises(NetlistError, match="read_spice takes SPICE text or a path"):
+    assert read_spice(p) == read_spice(path=str(p)) == read_spice(p.read_text())
+    with pytest.raises(NetlistError, match=r"read_spice takes SPICE text \(a str with newlines\) or a path"):
         read_spice(42)
 
 
@@ -182,7 +183,7 @@ def test_reads_capacitor_inductor_sinh_with_suffixes():
     ("t\nB1 a 0 I=1e-5*0.25*exp((V(a)-V(0))/0.25)\n", "b1", ["only as sinh cells"]),
     ("t\nB1 a 0 I=0*0.25*sinh((V(a)-V(0))/0.25)\n", "b1", ["g must be finite and > 0"]),
     ("t\nC1 a 0 0\n", "c1", ["value must be finite and > 0"]),
-    ("t\nL1 a 0\n", "l1", ["expected 'L<name> n1 n2 value'"]),
+    ("t\nL1 a 0\n", "l1", ["expected 'L<name> n1 n2 value [m=k]'"]),
     ("t\nL1 a 0 -1n\n", "l1", ["value must be finite and > 0"]),
 ])
 def test_new_card_rejections(text, card, words):
@@ -193,11 +194,17 @@ def test_new_card_rejections(text, card, words):
         assert w in str(info.value)
 
 
-def test_native_solver_refuses_inductors_and_sinh_cells_instead_of_ignoring_them():
+def test_native_solver_solves_inductors_and_sinh_cells_as_documented():
+    """C open, L a short (its current reported as branch l1), B the sinh law."""
     import crossbar
 
-    with pytest.raises(NetlistError, match=r"does not support 1 inductor\(s\) \(l1\) and 2 sinh cell\(s\) \(b1, b2\)"):
-        crossbar.solve(_rlc_sinh())
+    ds = crossbar.solve(_rlc_sinh())
+    va, vb = float(ds.v.sel(node="a")), float(ds.v.sel(node="b"))
+    assert va == vb  # the inductor's nodes are merged
+    law = 1e-5 * 0.25 * np.sinh(vb / 0.25) + vb / 1e4
+    assert (0.3 - va) / 1e3 == pytest.approx(law, rel=1e-12)
+    assert list(ds.branch.values) == ["v1", "l1"]
+    assert float(ds.i.sel(branch="l1")) == pytest.approx((0.3 - va) / 1e3, rel=1e-12)
     b = NetlistBuilder()
     b.vsource("v1", "a", "0", 1.0)
     b.resistor("r1", "a", "0", 1e3)

@@ -124,3 +124,16 @@ def test_successful_solves_leave_no_circuit_loaded():
 
     crossbar.solve(_divider(), backend="ngspice", sources={"v1": [0.1, 0.2]})
     assert ngspice.loaded_circuits() == 0
+
+
+def test_loaded_circuits_counts():
+    from crossbar import ngspice
+    from netlists import to_ngspice
+
+    ng = ngspice._shared()
+    with ngspice._lock:
+        ng.load_circuit(to_ngspice(_divider()))
+    assert ngspice.loaded_circuits() == 1
+    with ngspice._lock:
+        ngspice._unload(ng)
+    assert ngspice.loaded_circuits() == 0

@@ -50,28 +50,47 @@ def test_blas_setting_restored_after_one_solve():
     assert _threads() == before
 
 
-def test_blas_setting_restored_after_concurrent_solves():
-    """Two threads solving at once used to leave OpenBLAS at 1 thread for the process."""
-    nets = [crossbar_for(24, mos=True), crossbar_for(32)]
-    with threadpool_limits(limits=2):
-        before = _threads()
-        errors = []
+def test_blas_setting_restored_after_concurrent_solves(monkeypatch):
+    """Two threads solving at once used to leave OpenBLAS at 1 thread for the process:
+    the second solve saved the first one's limit as "the caller's".  The overlap is forced:
+    A enters, B enters while A is inside, A leaves first, then B."""
+    import crossbar.native.reduced as reduced
 
-        def work(net):
-            try:
-                for _ in range(4):
-                    crossbar.solve(net)
-            except Exception as exc:  # pragma: no cover - reported below
-                errors.append(exc)
+    a_inside, b_inside, a_done = threading.Event(), threading.Event(), threading.Event()
 
-        threads = [threading.Thread(target=work, args=(n,)) for n in nets]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not errors
-        assert _threads() == before
-    assert all(n >= 1 for _, n in _threads())
+    class Overlapping(reduced.Factor):
+        def solve(self, b):
+            if threading.current_thread().name == "A":
+                a_inside.set()
+                assert b_inside.wait(10)
+            elif threading.current_thread().name == "B":
+                b_inside.set()
+                assert a_done.wait(10)
+            return super().solve(b)
+
+    monkeypatch.setattr(reduced, "Factor", Overlapping)
+    nets = {"A": crossbar_for(8), "B": crossbar_for(8, seed=1)}
+    before = _threads()
+    errors = []
+
+    def work(name):
+        try:
+            crossbar.solve(nets[name])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            if name == "A":
+                a_done.set()
+
+    ta = threading.Thread(target=work, args=("A",), name="A")
+    ta.start()
+    assert a_inside.wait(10)
+    tb = threading.Thread(target=work, args=("B",), name="B")
+    tb.start()
+    ta.join()
+    tb.join()
+    assert not errors
+    assert _threads() == before
 
 
 def test_blas_limit_in_place_during_a_solve_and_none_leaves_it(monkeypatch):
@@ -98,3 +117,21 @@ def test_solver_objects_have_a_repr():
     assert "NativeSystem" in text and "reduced" in text and "unknowns" in text
     assert "ReducedSystem" in repr(s.system) and "Factor" in repr(s.system.factor)
     assert "SolverOptions(" in repr(s.options)
+
+
+def test_package_keeps_the_single_module_names():
+    from crossbar.native import HAVE_CHOLMOD, NativeSystem, SolverOptions as SO, prepare
+
+    assert isinstance(HAVE_CHOLMOD, bool) and SO is SolverOptions
+    assert isinstance(prepare(crossbar_for(2)), NativeSystem)
+
+
+def test_blas_setting_restored_when_a_solve_fails():
+    from devices.errors import ConvergenceError
+
+    net = crossbar_for(6, mos=True)
+    with threadpool_limits(limits=2):
+        before = _threads()
+        with pytest.raises(ConvergenceError):
+            crossbar.solve(net, options=SolverOptions(max_iter=1))
+        assert _threads() == before
