@@ -387,11 +387,13 @@ def run_task(cfg: LoopConfig, seed: int, name: str, presets=None, log=None) -> d
     return out
 
 
-def task_dataset(cfg: LoopConfig, seed: int, name: str, preset: str) -> xr.Dataset:
-    """The archive Dataset of one ``(seed, data set, preset)`` task (dims of length 1 there)."""
-    sub = replace(cfg, seeds=(seed,), datasets=(name,), presets=tuple(p for p in cfg.presets
-                                                                       if (p if isinstance(p, str) else p.name) == preset))
-    if len(sub.presets) != 1:
+def task_dataset(cfg: LoopConfig, seed: int, name: str, preset: str | None = None) -> xr.Dataset:
+    """The archive Dataset of one ``(seed, data set)`` task with every preset, or of one
+    ``(seed, data set, preset)`` task (dims of length 1 there)."""
+    presets = cfg.presets if preset is None else tuple(
+        p for p in cfg.presets if (p if isinstance(p, str) else p.name) == preset)
+    sub = replace(cfg, seeds=(seed,), datasets=(name,), presets=presets)
+    if not sub.presets:
         raise ParameterError(f"preset {preset!r} is not in the config's presets")
     return _assemble(sub, {(seed, name): run_task(sub, seed, name)})
 
