@@ -2,9 +2,11 @@
 
 ``mlp(sizes, rng)`` / ``basis_mlp(sizes, cfg, rng)``
     Dense-ReLU stacks, e.g. ``sizes = (64, 128, 64, 10)``.
-``cnn1d(rng, length=40, channels=(16, 32), n_classes=10)`` / ``basis_cnn1d(cfg, rng, ...)``
+``cnn1d(rng, length=40, channels=(32, 32), n_classes=10)`` / ``basis_cnn1d(cfg, rng, ...)``
     A small 1-D CNN for MNIST-1D written with 2-D layers on ``(N, 1, 1, length)`` input:
     conv(1x5, pad 2)-ReLU-maxpool(1x2) per channel stage, then a dense classifier.
+    Default shape: ``MNIST1D_LENGTH`` / ``MNIST1D_CHANNELS`` of :mod:`basisn.costmodel.networks`,
+    the one definition the cost model uses too.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import numpy as np
 from devices.errors import ParameterError
 
 from ._checks import check_int
+from .costmodel.networks import DIGITS_MLP_SIZES, MNIST1D_CHANNELS, MNIST1D_LENGTH
 from .layers import BasisConfig, BasisConv2D, BasisDense, BasisNetwork, GlobalBasis
 from .nn import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
 
-__all__ = ["mlp", "basis_mlp", "cnn1d", "basis_cnn1d"]
+__all__ = ["mlp", "basis_mlp", "cnn1d", "basis_cnn1d", "DIGITS_MLP_SIZES", "MNIST1D_CHANNELS", "MNIST1D_LENGTH"]
 
 
 def _sizes(sizes):
@@ -61,7 +64,7 @@ def _cnn_shape(length, channels):
     return length, channels, out
 
 
-def cnn1d(rng, length: int = 40, channels=(16, 32), n_classes: int = 10) -> Sequential:
+def cnn1d(rng, length: int = MNIST1D_LENGTH, channels=MNIST1D_CHANNELS, n_classes: int = 10) -> Sequential:
     """Float 1-D CNN on ``(N, 1, 1, length)`` input."""
     length, channels, out = _cnn_shape(length, channels)
     layers, cin = [], 1
@@ -97,7 +100,8 @@ class _PadW:
         return []
 
 
-def basis_cnn1d(cfg: BasisConfig, rng, length: int = 40, channels=(16, 32), n_classes: int = 10) -> BasisNetwork:
+def basis_cnn1d(cfg: BasisConfig, rng, length: int = MNIST1D_LENGTH, channels=MNIST1D_CHANNELS,
+                n_classes: int = 10) -> BasisNetwork:
     """BasisN version of :func:`cnn1d` (from scratch)."""
     length, channels, out = _cnn_shape(length, channels)
     basis = GlobalBasis(cfg.d, rng, cfg.cell_bits)

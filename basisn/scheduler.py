@@ -14,17 +14,26 @@ the same step must not share a column (a *basis contest*: the column current wou
 split between two outputs), and they must belong to the same partition ``j`` (they share
 the wordline inputs). An all-zero pattern needs no step (its contribution is 0).
 
-``schedule_layer(planes, d, K, positions=1)`` packs all ``(kernel, partition, bit)``
-items of a layer greedily (first fit, items sorted by number of 1 bits, descending)
-and returns a :class:`Schedule` with
+``schedule_layer(planes, d, K, positions=1, rule="one_bit")`` packs all
+``(kernel, partition, bit)`` items of a layer greedily (first fit, items sorted by
+number of 1 bits, descending) and returns a :class:`Schedule`.  Two packing rules:
+
+* ``"one_bit"`` (default, the paper's section 3.5): the patterns evaluated together in a
+  step share one bit significance ``n``, so every output line of a step carries the same
+  binary weight ``2**n`` and the shift-add after the ADC is one shift per step;
+* ``"mixed"``: patterns of different bit significances may share a step (each output
+  line then needs its own shift); never more steps than ``"one_bit"``, often fewer.
+
+The :class:`Schedule` has
 
 * ``n_steps``: crossbar steps per input vector (one crossbar);
 * ``steps_per_inference``: ``n_steps * positions`` (``positions`` = number of input
   vectors one inference presents to the layer, e.g. output pixels of a convolution);
 * ``mean_pieces_per_step``: scheduled (nonzero) patterns per step, the parallelism
   (1 <= value <= K);
-* ``lower_bound``: a bound no packing can beat (per partition the larger of
-  ``ceil(items / K)`` and the largest number of items using one column);
+* ``lower_bound``: a bound no packing under the rule can beat (per partition, and for
+  ``"one_bit"`` per bit significance, the larger of ``ceil(items / K)`` and the largest
+  number of items using one column);
 * the assignment ``kernel, partition, bit, step, tg_set`` of every item, and
   :meth:`Schedule.verify` that re-checks it (raises ``BasisContestError``).
 
@@ -43,7 +52,10 @@ from devices.errors import BasisContestError, ParameterError
 from ._checks import check_bits, check_d, check_int
 from .quant import bit_planes
 
-__all__ = ["Schedule", "schedule_layer", "schedule_codes"]
+__all__ = ["Schedule", "schedule_layer", "schedule_codes", "RULES"]
+
+RULES = ("one_bit", "mixed")
+"""Packing rules: one bit significance per step (the paper's) or mixed significances."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +91,9 @@ class Schedule:
     n_steps: int
     """Crossbar steps per input vector."""
     lower_bound: int
-    """No contest-free packing needs fewer steps than this."""
+    """No contest-free packing under :attr:`rule` needs fewer steps than this."""
+    rule: str = "one_bit"
+    """Packing rule (:data:`RULES`): ``"one_bit"`` steps hold one bit significance."""
 
     @property
     def n_items(self) -> int:
@@ -105,7 +119,8 @@ class Schedule:
         """Re-check the schedule against the planes it was made from.
 
         Checks that every nonzero pattern is scheduled exactly once, that every step uses
-        one partition, at most ``K`` TG sets with distinct indices, and no column twice.
+        one partition (and, for the ``"one_bit"`` rule, one bit significance), at most
+        ``K`` TG sets with distinct indices, and no column twice.
 
         Parameters
         ----------
@@ -136,6 +151,9 @@ class Schedule:
                 raise ParameterError(f"step {s} holds {idx.size} items; allowed 1..K={self.K}")
             if np.unique(self.partition[idx]).size != 1:
                 raise ParameterError(f"step {s} mixes partitions {sorted(set(self.partition[idx].tolist()))}")
+            if self.rule == "one_bit" and np.unique(self.bit[idx]).size != 1:
+                raise ParameterError(f"step {s} mixes bit significances {sorted(set(self.bit[idx].tolist()))} "
+                                     "under the one_bit rule")
             sets = self.tg_set[idx]
             if np.unique(sets).size != sets.size or sets.min() < 0 or sets.max() >= self.K:
                 raise ParameterError(f"step {s} uses TG sets {sets.tolist()}; need distinct values in 0..{self.K - 1}")
@@ -189,7 +207,38 @@ def _as_planes(planes, d: int) -> np.ndarray:
     return planes
 
 
-def schedule_layer(planes, d: int, K: int, positions: int = 1) -> Schedule:
+def _pack(pats: np.ndarray, K: int):
+    """First-fit packing of patterns ``pats`` (n, d) into contest-free groups of <= K.
+
+    Returns the items (rows of ``pats`` with a 1) in packing order, their group and slot
+    within the group, the number of groups, and the lower bound for these items."""
+    ones = pats.sum(axis=1)
+    items = np.flatnonzero(ones > 0)
+    if items.size == 0:
+        return items, items, items, 0, 0
+    lower = max(-(-items.size // K), int(pats[items].sum(axis=0).max()))
+    order = items[np.argsort(-ones[items], kind="stable")]
+    packed = np.packbits(pats[order], axis=1)  # (n, ceil(d/8)) uint8 bit masks
+    masks = np.zeros_like(packed)
+    counts = np.zeros(order.size, dtype=int)
+    group = np.empty(order.size, dtype=np.int64)
+    slot = np.empty(order.size, dtype=np.int64)
+    n_open = 0
+    for r in range(order.size):
+        p = packed[r]
+        hit = np.flatnonzero(~(masks[:n_open] & p).any(axis=1) & (counts[:n_open] < K)) if n_open else ()
+        if len(hit):
+            g = int(hit[0])
+        else:
+            g = n_open
+            n_open += 1
+        masks[g] |= p
+        group[r], slot[r] = g, counts[g]
+        counts[g] += 1
+    return order, group, slot, n_open, lower
+
+
+def schedule_layer(planes, d: int, K: int, positions: int = 1, rule: str = "one_bit") -> Schedule:
     """Pack a layer's bit-plane TG patterns into contest-free crossbar steps.
 
     Parameters
@@ -206,6 +255,9 @@ def schedule_layer(planes, d: int, K: int, positions: int = 1) -> Schedule:
     positions : int, optional
         Input vectors per inference for this layer (>= 1; output pixels of a
         convolution, 1 for a dense layer). Only scales ``steps_per_inference``.
+    rule : {"one_bit", "mixed"}
+        ``"one_bit"`` (default, the paper's): a step evaluates one bit significance;
+        ``"mixed"``: significances may share a step.
 
     Returns
     -------
@@ -216,11 +268,23 @@ def schedule_layer(planes, d: int, K: int, positions: int = 1) -> Schedule:
     Raises
     ------
     ParameterError
-        Bad ``d``, ``K``, ``positions`` or planes shape/dtype.
+        Bad ``d``, ``K``, ``positions``, ``rule`` or planes shape/dtype.
+
+    Examples
+    --------
+    Two disjoint patterns of different significance share a step only under ``"mixed"``:
+
+    >>> import numpy as np
+    >>> planes = np.zeros((1, 1, 2, 4), bool)
+    >>> planes[0, 0, 0, :2] = planes[0, 0, 1, 2:] = True
+    >>> schedule_layer(planes, 4, 2).n_steps, schedule_layer(planes, 4, 2, rule="mixed").n_steps
+    (2, 1)
     """
     d = check_d(d)
     K = check_int(K, "K (TG sets per crossbar)", 1, None)
     positions = check_int(positions, "positions", 1, None)
+    if rule not in RULES:
+        raise ParameterError(f"rule must be one of {list(RULES)}, got {rule!r}")
     planes = _as_planes(planes, d)
     n_k, n_p, n_b, _ = planes.shape
 
@@ -229,48 +293,30 @@ def schedule_layer(planes, d: int, K: int, positions: int = 1) -> Schedule:
     lower = 0
     for j in range(n_p):
         pats = planes[:, j].reshape(n_k * n_b, d)  # item = kernel * n_b + bit
-        ones = pats.sum(axis=1)
-        items = np.flatnonzero(ones > 0)
-        if items.size == 0:
-            continue
-        lower += max(-(-items.size // K), int(pats[items].sum(axis=0).max()))
-        order = items[np.argsort(-ones[items], kind="stable")]
-        packed = np.packbits(pats[order], axis=1)  # (n, ceil(d/8)) uint8 bit masks
-        masks = np.zeros_like(packed)
-        counts = np.zeros(order.size, dtype=int)
-        n_open = 0
-        for r, item in enumerate(order):
-            p = packed[r]
-            if n_open:
-                free = ~(masks[:n_open] & p).any(axis=1) & (counts[:n_open] < K)
-                hit = np.flatnonzero(free)
-            else:
-                hit = ()
-            if len(hit):
-                s = int(hit[0])
-            else:
-                s = n_open
-                n_open += 1
-            masks[s] |= p
+        groups = [np.arange(n_k * n_b)] if rule == "mixed" else \
+            [np.arange(n_k) * n_b + n for n in range(n_b)]  # one bit significance per group
+        for sel in groups:
+            order, group, slot, n_open, low = _pack(pats[sel], K)
+            item = sel[order]
             kern.append(item // n_b)
-            part.append(j)
+            part.append(np.full(item.size, j))
             bit.append(item % n_b)
-            step.append(n_steps + s)
-            tg.append(counts[s])
-            counts[s] += 1
-        n_steps += n_open
+            step.append(n_steps + group)
+            tg.append(slot)
+            n_steps += n_open
+            lower += low
 
-    arr = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
-    kern, part, bit, step, tg = map(arr, (kern, part, bit, step, tg))
+    cat = lambda v: np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64)  # noqa: E731
+    kern, part, bit, step, tg = map(cat, (kern, part, bit, step, tg))
     order = np.lexsort((tg, step))
     return Schedule(
         d=d, K=K, n_kernels=n_k, n_partitions=n_p, n_bits=n_b, positions=positions,
         kernel=kern[order], partition=part[order], bit=bit[order], step=step[order],
-        tg_set=tg[order], n_steps=n_steps, lower_bound=lower,
+        tg_set=tg[order], n_steps=n_steps, lower_bound=lower, rule=rule,
     )
 
 
-def schedule_codes(q, bits: int, K: int, positions: int = 1) -> Schedule:
+def schedule_codes(q, bits: int, K: int, positions: int = 1, rule: str = "one_bit") -> Schedule:
     """Schedule a layer from its integer coefficient codes.
 
     Parameters
@@ -281,6 +327,8 @@ def schedule_codes(q, bits: int, K: int, positions: int = 1) -> Schedule:
         Coefficient bits, 1-16.
     K, positions : int
         As in :func:`schedule_layer`.
+    rule : {"one_bit", "mixed"}
+        As in :func:`schedule_layer`.
 
     Returns
     -------
@@ -289,4 +337,4 @@ def schedule_codes(q, bits: int, K: int, positions: int = 1) -> Schedule:
     q = np.asarray(q)
     if q.ndim != 3:
         raise ParameterError(f"q must have shape (kernels, partitions, d), got {q.shape}")
-    return schedule_layer(bit_planes(q, bits), q.shape[-1], K, positions)
+    return schedule_layer(bit_planes(q, bits), q.shape[-1], K, positions, rule)

@@ -39,10 +39,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from devices import CMOSTransmissionGate, LinearAccessTransistor, NMOSLevel1, TransmissionGate, Wires, _check
+from devices.capacitance import Capacitances
 from devices.errors import BasisContestError, ParameterError
 from netlists.netlist import MOSModel, Netlist, NetlistBuilder
 
-__all__ = ["CrossbarLayout", "build_crossbar", "check_contest"]
+__all__ = ["CrossbarLayout", "build_crossbar", "check_contest", "place_capacitors"]
 
 ACCESS_MODEL = "nacc"
 
@@ -106,7 +107,8 @@ def check_contest(assignment) -> np.ndarray:
 def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wires(),
                    tg: TransmissionGate | CMOSTransmissionGate = TransmissionGate(),
                    access: LinearAccessTransistor | NMOSLevel1 | None = LinearAccessTransistor(),
-                   fold_cells: bool = False, title: str | None = None) -> Netlist:
+                   fold_cells: bool = False, title: str | None = None,
+                   capacitance: Capacitances | None = None) -> Netlist:
     """Build the netlist of a 1T1R crossbar with K TG sets (see the module docstring).
 
     Parameters
@@ -129,6 +131,9 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
     fold_cells : bool
         Write a linear 1T1R cell as one resistor (no inner node).
     title : str, optional
+    capacitance : devices.capacitance.Capacitances, optional
+        Wire and device capacitances for transient analysis (see
+        :func:`place_capacitors`); ``None`` writes no capacitor.
 
     Returns
     -------
@@ -246,6 +251,9 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
     else:
         raise ParameterError(f"tg must be TransmissionGate or CMOSTransmissionGate, got {type(tg).__name__}")
 
+    if capacitance is not None:
+        place_capacitors(b, capacitance, n_in=n_in, n_wl=n_wl, n_bl=n_bl, n_col=n_col, n_sl=n_sl, n_out=n_out,
+                         n_cell=n_c if (access is not None and not fold_cells) else None, access=access is not None)
     xy = np.full((len(b._nodes), 2), -1, dtype=np.int64)
 
     def place(idx, x, y):
@@ -273,3 +281,53 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
                               outputs=tuple(f"vout{k}" for k in range(K)), conductances=G_ro,
                               assignment=A, access=kind, node_xy=xy)
     return b.build()
+
+
+def place_capacitors(b: NetlistBuilder, caps: Capacitances, *, n_in, n_wl, n_bl, n_col, n_sl, n_out,
+                     n_cell=None, access: bool = True) -> None:
+    """Add a crossbar's capacitances to builder ``b`` (called by :func:`build_crossbar`).
+
+    Node index arrays as :func:`build_crossbar` makes them: ``n_in`` (R,), ``n_wl`` and
+    ``n_bl`` (R, C), ``n_col`` (C,), ``n_sl`` (K, C), ``n_out`` (K,), ``n_cell`` (R, C) or
+    None.  Every capacitance goes to ground:
+
+    * wordline segment ``rw{i}_{j}`` (``in_i``/``wl_i_{j-1}`` to ``wl_i_j``),
+      bitline segment ``rb{i}_{j}`` (``bl_i_j`` to ``bl_{i+1}_j``/``col_j``) and summing-line
+      segment ``rs{k}_{j}`` (``sl_k_j`` to ``sl_k_{j+1}``/``out_k``): half of ``c_wordline``,
+      ``c_bitline``, ``c_summing`` on each end node (a merged node of an ideal wire
+      collects both halves);
+    * every TG: ``c_tg`` on ``col_j`` and on ``sl_k_j``;
+    * every access transistor: ``c_access`` on ``bl_i_j``; every cell inner node
+      ``c_i_j``: ``c_cell``;
+    * the TIA inputs ``out_k`` are ideal virtual grounds (0 V sources): charge put on them
+      flows into the source and shows in its current.
+
+    The contributions on one node are summed into one capacitor ``c<node>`` (e.g.
+    ``cwl0_3``, ``ccol5``); nodes with zero total get none.
+    """
+    if not isinstance(caps, Capacitances):
+        raise ParameterError(f"capacitance must be devices.capacitance.Capacitances, got {type(caps).__name__}")
+    total = np.zeros(len(b._nodes))
+    R, C = np.shape(n_wl)
+    K = len(n_out)
+
+    def seg(a, z, c):
+        np.add.at(total, np.asarray(a).ravel(), c / 2)
+        np.add.at(total, np.asarray(z).ravel(), c / 2)
+
+    left = np.concatenate([np.asarray(n_in)[:, None], n_wl[:, :-1]], axis=1)
+    seg(left, n_wl, caps.c_wordline)
+    below = np.concatenate([n_bl[1:, :], np.asarray(n_col)[None, :]], axis=0)
+    seg(n_bl, below, caps.c_bitline)
+    right = np.concatenate([n_sl[:, 1:], np.asarray(n_out)[:, None]], axis=1)
+    seg(n_sl, right, caps.c_summing)
+    np.add.at(total, np.repeat(np.asarray(n_col)[None, :], K, axis=0).ravel(), caps.c_tg)
+    np.add.at(total, np.asarray(n_sl).ravel(), caps.c_tg)
+    if access:
+        np.add.at(total, np.asarray(n_bl).ravel(), caps.c_access)
+    if n_cell is not None:
+        np.add.at(total, np.asarray(n_cell).ravel(), caps.c_cell)
+    total[0] = 0.0
+    idx = np.flatnonzero(total > 0)
+    if idx.size:
+        b.capacitors([f"c{b._nodes[i]}" for i in idx], idx, np.zeros(idx.size, np.int64), total[idx])

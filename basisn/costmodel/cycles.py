@@ -197,7 +197,7 @@ def basisn_cycles_from_steps(steps_per_layer, m):
     return float(out) if out.ndim == 0 else out
 
 
-def scheduled_basisn_steps(network, d, bits, K, codes=None, seed: int = 0):
+def scheduled_basisn_steps(network, d, bits, K, codes=None, seed: int = 0, rule: str = "one_bit"):
     """Crossbar steps per inference of each layer from the BasisN scheduler.
 
     Parameters
@@ -219,6 +219,9 @@ def scheduled_basisn_steps(network, d, bits, K, codes=None, seed: int = 0):
         Such codes carry no contest regularization (dense bit planes).
     seed : int
         Seed of the random weights and basis.
+    rule : {"one_bit", "mixed"}
+        Packing rule of :func:`basisn.scheduler.schedule_layer`: one bit significance per
+        step (the paper's section 3.5, default) or mixed significances.
 
     Returns
     -------
@@ -244,7 +247,7 @@ def scheduled_basisn_steps(network, d, bits, K, codes=None, seed: int = 0):
             w[:, : lay.fan_in] = rng.standard_normal((lay.n, lay.fan_in)) / np.sqrt(lay.fan_in)
             c = w.reshape(lay.n, parts, d) @ basis  # rows of B are basis vectors: C = W B^-1 = W B^T
             q = _quantize(c, bits)
-        sched = schedule_codes(np.asarray(q), bits, K, positions=lay.positions)
+        sched = schedule_codes(np.asarray(q), bits, K, positions=lay.positions, rule=rule)
         steps.append(sched.steps_per_inference)
         pps.append(sched.mean_pieces_per_step)
     return np.asarray(steps, dtype=np.int64), np.asarray(pps, dtype=float)

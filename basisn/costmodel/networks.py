@@ -37,6 +37,9 @@ __all__ = [
     "densenet121",
     "digits_mlp",
     "mnist1d_cnn",
+    "DIGITS_MLP_SIZES",
+    "MNIST1D_LENGTH",
+    "MNIST1D_CHANNELS",
     "get_network",
     "NETWORK_NAMES",
     "BIG_NETWORKS",
@@ -224,22 +227,31 @@ def densenet121(dataset: str = "imagenet") -> Network:
     )
 
 
-def digits_mlp(hidden: tuple = (128, 64)) -> Network:
-    """MLP for scikit-learn's 8x8 digits: 64 inputs, ReLU hidden layers, 10 classes.
+DIGITS_MLP_SIZES = (64, 128, 64, 10)
+"""Layer sizes of the digits MLP: the one definition, used by this cost model, by
+``basisn.models.mlp`` callers and by the trained model of ``basisn.experiments``."""
+MNIST1D_LENGTH = 40
+"""Features of an MNIST-1D sample (Greydanus 2020)."""
+MNIST1D_CHANNELS = (32, 32)
+"""Channels of the two conv stages of the MNIST-1D CNN: the one definition, used by this
+cost model and by ``basisn.models.cnn1d`` / ``basis_cnn1d`` (and so by the trained model
+of ``basisn.experiments``)."""
 
-    The default sizes ``(64, 128, 64, 10)`` mirror the example of ``basisn.models.mlp``
-    (written concurrently by the BasisN issue; ``basisn.costmodel`` may only import
-    ``basisn.scheduler``, so the shape is restated here, not imported).
-    """
-    return _mlp("digits-mlp", 64, hidden, 10, "scikit-learn digits 8x8; sizes as basisn.models.mlp example")
+
+def digits_mlp(hidden: tuple = DIGITS_MLP_SIZES[1:-1]) -> Network:
+    """MLP for scikit-learn's 8x8 digits: 64 inputs, ReLU hidden layers, 10 classes
+    (default sizes :data:`DIGITS_MLP_SIZES`, the trained model's)."""
+    return _mlp("digits-mlp", DIGITS_MLP_SIZES[0], hidden, DIGITS_MLP_SIZES[-1],
+                "scikit-learn digits 8x8; sizes DIGITS_MLP_SIZES (the trained model's)")
 
 
-def mnist1d_cnn(length: int = 40, channels: tuple = (16, 32), n_classes: int = 10) -> Network:
+def mnist1d_cnn(length: int = MNIST1D_LENGTH, channels: tuple = MNIST1D_CHANNELS, n_classes: int = 10) -> Network:
     """1-D CNN for MNIST-1D: per stage a 1x5 conv ('same' padding) and a /2 max-pool,
     then a dense classifier on ``channels[-1] * length / 2**stages`` features.
 
-    Mirrors the defaults of ``basisn.models.cnn1d`` (restated, not imported; see
-    :func:`digits_mlp`). MNIST-1D: Greydanus (2020), 40 features, 10 classes.
+    Defaults :data:`MNIST1D_LENGTH` and :data:`MNIST1D_CHANNELS` are the trained model's
+    (``basisn.models.cnn1d`` takes its defaults from them).  MNIST-1D: Greydanus (2020),
+    40 features, 10 classes.
     """
     _pos_int(length, "length")
     layers, cin, size = [], 1, length
@@ -250,7 +262,8 @@ def mnist1d_cnn(length: int = 40, channels: tuple = (16, 32), n_classes: int = 1
         raise ParameterError(f"length {length} is too short for {len(channels)} pooling stages")
     layers.append(Layer("fc", _pos_int(n_classes, "n_classes"), cin * size, kind="fc", has_bias=True))
     return Network("mnist1d-cnn", tuple(layers), (1, length),
-                   source="MNIST-1D 1-D CNN as basisn.models.cnn1d defaults", meta=(("defined_in", "basisn.costmodel"),))
+                   source="MNIST-1D 1-D CNN, channels MNIST1D_CHANNELS (the trained model's)",
+                   meta=(("defined_in", "basisn.costmodel"),))
 
 
 def _mlp(name: str, n_in: int, hidden, n_out: int, source: str) -> Network:

@@ -56,7 +56,8 @@ from .parameters import (
     ProgrammingScheme,
 )
 
-__all__ = ["PAPER_TABLE1", "table1", "convention_counts", "cycle_sweep", "slowdown_table", "crossbar_grid"]
+__all__ = ["PAPER_TABLE1", "table1", "convention_counts", "cycle_sweep", "slowdown_table", "crossbar_grid",
+           "schedule_rule_table"]
 
 #: Table 1 of the paper (fractions; "0.113%" is 0.00113). ``ratio_available`` of
 #: DenseNet-CIFAR100 is printed as 0.1403 in the paper, but 48/460 = 0.1043: a digit swap.
@@ -211,12 +212,13 @@ def sweep_grid(networks, ds, convention="bias-row", max_crossbars: int = 20000) 
 def cycle_sweep(networks=BIG_NETWORKS + SMALL_NETWORKS, ds=(64, 128, 256, 512), bits=(1, 2, 3, 4),
                 convention="bias-row", chip: ChipModel = NEURRAM_CHIP, max_crossbars: int = 20000,
                 seed: int = 0, row: ProgrammingScheme = ROW_BASED,
-                block: ProgrammingScheme = BLOCK_BASED, crossbars=None) -> xr.Dataset:
+                block: ProgrammingScheme = BLOCK_BASED, crossbars=None, rule: str = "one_bit") -> xr.Dataset:
     """Cycles per inference vs number of crossbars (paper Figs. 7-9) and the crossover.
 
     The large networks use the parallelism assumption of ``chip`` (p pieces per step);
     the small ones (:data:`SMALL_NETWORKS`) the BasisN scheduler on codes from
-    :func:`scheduled_basisn_steps` (seeded, no contest regularization).
+    :func:`scheduled_basisn_steps` (seeded, no contest regularization) with packing
+    ``rule`` (``"one_bit"``: the paper's one bit significance per step; ``"mixed"``).
 
     Returns
     -------
@@ -257,7 +259,7 @@ def cycle_sweep(networks=BIG_NETWORKS + SMALL_NETWORKS, ds=(64, 128, 256, 512), 
                 ws[i, j, s] = ws_full[s][m - 1]
             for k, b in enumerate(bits):
                 if small:
-                    steps, per_layer_pps = scheduled_basisn_steps(net, d, b, chip.tg_sets, seed=seed)
+                    steps, per_layer_pps = scheduled_basisn_steps(net, d, b, chip.tg_sets, seed=seed, rule=rule)
                     bn_full = basisn_cycles_from_steps(steps, mm)
                     pieces = basisn_pieces(net, d) * b
                     pps[i, j, k] = pieces.sum() / steps.sum() if steps.sum() else 0.0
@@ -290,7 +292,47 @@ def cycle_sweep(networks=BIG_NETWORKS + SMALL_NETWORKS, ds=(64, 128, 256, 512), 
             "scheme": ["row-based [13]", "block-based [12]"],
             "n_crossbars": ("n_crossbars", m, {"units": "1", "long_name": "crossbars on the chip"}),
         },
-        attrs={"sweep_convention": conv.name, "sweep_seed": seed},
+        attrs={"sweep_convention": conv.name, "sweep_seed": seed, "sweep_rule": rule},
+    )
+
+
+def schedule_rule_table(networks=SMALL_NETWORKS, ds=(64, 128, 256), bits=(1, 2, 4), K: int | None = None,
+                        seed: int = 0, chip: ChipModel = NEURRAM_CHIP) -> xr.Dataset:
+    """Crossbar steps per inference and pieces per step under both packing rules.
+
+    ``rule = "one_bit"`` is the paper's schedule (one bit significance per step),
+    ``"mixed"`` lets significances share a step.  Codes as :func:`scheduled_basisn_steps`
+    (seeded fine-tuning initialisation, no contest regularization); ``K`` defaults to
+    ``chip.tg_sets``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``steps`` and ``pieces_per_step`` (network, d, bits, rule).
+    """
+    from basisn.scheduler import RULES
+
+    nets = [get_network(n).name for n in networks]
+    ds = [check_crossbar_size(d) for d in ds]
+    bits = [check_bits(b) for b in bits]
+    K = chip.tg_sets if K is None else K
+    steps = np.zeros((len(nets), len(ds), len(bits), len(RULES)), dtype=np.int64)
+    pps = np.zeros(steps.shape)
+    for i, net in enumerate(nets):
+        for j, d in enumerate(ds):
+            pieces = basisn_pieces(net, d)
+            for k, b in enumerate(bits):
+                for r, rule in enumerate(RULES):
+                    st, _ = scheduled_basisn_steps(net, d, b, K, seed=seed, rule=rule)
+                    steps[i, j, k, r] = st.sum()
+                    pps[i, j, k, r] = (pieces * b).sum() / st.sum() if st.sum() else 0.0
+    return xr.Dataset(
+        {"steps": (("network", "d", "bits", "rule"), steps,
+                   {"units": "1", "long_name": "crossbar steps per inference (all layers, one crossbar)"}),
+         "pieces_per_step": (("network", "d", "bits", "rule"), pps,
+                             {"units": "1", "long_name": "kernel-piece bit planes per crossbar step"})},
+        coords={"network": nets, "d": np.asarray(ds), "bits": np.asarray(bits), "rule": list(RULES)},
+        attrs={"K": K, "seed": seed},
     )
 
 

@@ -63,7 +63,7 @@ def test_small_models():
     mlp = digits_mlp()
     assert [(lay.n, lay.t) for lay in mlp.layers] == [(128, 64), (64, 128), (10, 64)]
     cnn = mnist1d_cnn()
-    assert [(lay.n, lay.fan_in, lay.positions) for lay in cnn.layers] == [(16, 5, 40), (32, 80, 20), (10, 320, 1)]
+    assert [(lay.n, lay.fan_in, lay.positions) for lay in cnn.layers] == [(32, 5, 40), (32, 160, 20), (10, 320, 1)]  # the trained model (issue 14)
 
 
 def test_registry_and_errors():
