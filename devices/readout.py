@@ -35,7 +35,16 @@ ADC_BITS_RANGE = (1, 16)
 
 @dataclass(frozen=True)
 class Readout:
-    """TIA + ADC per summing-line output (see the module docstring)."""
+    """TIA + ADC per summing-line output (see the module docstring).
+
+    Examples
+    --------
+    >>> adc = Readout(adc_bits=4)
+    >>> adc.codes([0.5, -2.0], full_scale=1.0).tolist()   # 7 codes per side, -2 clips
+    [4, -7]
+    >>> round(float(adc.convert(0.5, 1.0)), 4)
+    0.5714
+    """
 
     adc_bits: int | None = 8
     """ADC resolution, bit, 1-16; None = no ADC (the analog value is read exactly)."""

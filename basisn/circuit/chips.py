@@ -109,10 +109,11 @@ def evaluate_fresh_chip(net, preset: HardwarePreset, chip_seed: int, x, y, x_cal
         ``accuracy`` (0-1), ``calibration_reads`` (crossbar steps x input rows spent on
         calibration), ``chip_seed``, ``t`` (s).
 
-    Examples
-    --------
-    >>> # net = load_model(ds, "digits", seed=0, preset="neurram")            # doctest: +SKIP
-    >>> # evaluate_fresh_chip(net, get_preset("neurram"), 123, x, y, x[:64])  # doctest: +SKIP
+    Notes
+    -----
+    Typical use: ``net = load_model(ds, "digits", seed=0, preset="neurram")``, then
+    ``evaluate_fresh_chip(net, get_preset("neurram"), 123, x_test, y_test, x_train[:64])``
+    (tested in ``tests/chips/test_protocol.py``).
     """
     preset = dataclasses.replace(preset, chip_seed=int(chip_seed))
     readout = preset.readout if readout is None else readout

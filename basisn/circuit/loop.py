@@ -67,7 +67,8 @@ from .measure import ChipSystem, ngspice_step_currents
 from .preset import PRESETS, HardwarePreset
 
 __all__ = ["LoopConfig", "run_loop", "summary_table", "make_figures", "layer_input_max", "spot_check",
-           "split_validation", "calibration_inputs", "t_interval", "tasks", "run_task", "DRIFT_TIMES"]
+           "split_validation", "calibration_inputs", "t_interval", "tasks", "run_task", "task_dataset",
+           "DRIFT_TIMES", "ADC_AXIS"]
 
 log_ = logging.getLogger(__name__)
 
@@ -335,35 +336,66 @@ def _eval_chip(net, chip, xt, yt, x_cal, readout, cfg, tag, adc_axis=True, keep_
     return acc, axis, hook
 
 
-def run_task(cfg: LoopConfig, seed: int, name: str, log=None) -> dict:
-    """One seed and data set: (a), (b), then (c)-(d) for every preset; returns plain arrays."""
-    log = log or log_.info
-    hw = cfg.hardware()
+_BASE_CACHE: dict = {}
+"""Trained (a)/(b) networks per process, keyed by everything they depend on: tasks of the
+same (seed, data set) that land in one worker train once (training is deterministic, so
+a cache miss recomputes the same networks)."""
+
+
+def _base(cfg: LoopConfig, seed: int, name: str, log) -> dict:
+    key = (name, seed, cfg.quick, cfg.d, cfg.coeff_bits, cfg.val_fraction)
+    hit = _BASE_CACHE.get(key)
+    if hit is not None:
+        return hit
     proto = _protocol(name, cfg.quick)
     data = proto.load()
-    xt, yt = data.x_test, data.y_test
     fit, x_val, y_val = split_validation(data, cfg.val_fraction, seed)
-    out = {"n_test": len(yt), "n_val": len(y_val), "presets": {}, "models": {}}
     t0 = time.perf_counter()
     fnet = proto.build_float(np.random.default_rng(seed))
     train_float(fnet, fit, replace(proto.float_cfg, seed=seed))
-    out["acc_float"] = evaluate(fnet, xt, yt)
     net = basis_from_float(fnet, BasisConfig(cfg.d, cfg.coeff_bits), np.random.default_rng(1000 + seed))
     train_alternating(net, fit, replace(proto.finetune_cfg, seed=seed, beta=0.0))
-    out["acc_ideal"] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
-    out["acc_ideal_val"] = evaluate(net, x_val, y_val, crossbar=net.ideal_crossbar())
-    out["t_train"] = time.perf_counter() - t0
-    xmax = layer_input_max(net, fit.x_train)
+    out = {"proto": proto, "data": data, "fit": fit, "x_val": x_val, "y_val": y_val, "net": net,
+           "acc_float": evaluate(fnet, data.x_test, data.y_test),
+           "acc_ideal": evaluate(net, data.x_test, data.y_test, crossbar=net.ideal_crossbar()),
+           "acc_ideal_val": evaluate(net, x_val, y_val, crossbar=net.ideal_crossbar()),
+           "t_train": time.perf_counter() - t0, "xmax": layer_input_max(net, fit.x_train)}
     log(f"[seed {seed} {name}] (a) float {100 * out['acc_float']:.1f} %  (b) ideal-hardware BasisN "
         f"{100 * out['acc_ideal']:.1f} %")
+    _BASE_CACHE.clear()  # keep one (seed, data set) per process
+    _BASE_CACHE[key] = out
+    return out
+
+
+def run_task(cfg: LoopConfig, seed: int, name: str, presets=None, log=None) -> dict:
+    """One seed and data set: (a), (b), then (c)-(d) for every preset (or the named ``presets``);
+    returns plain arrays for :func:`_assemble`."""
+    log = log or log_.info
+    hw = [p for p in cfg.hardware() if presets is None or p.name in presets]
+    b = _base(cfg, seed, name, log)
+    data, fit, net = b["data"], b["fit"], b["net"]
+    out = {k: b[k] for k in ("acc_float", "acc_ideal", "acc_ideal_val", "t_train")}
+    out.update(n_test=len(data.y_test), n_val=len(b["y_val"]), presets={}, models={})
     for preset in hw:
         x_cal = calibration_inputs(fit, preset.readout.n_calibration, seed)
-        r = _one_preset(cfg, seed, name, preset, net, proto, fit, x_val, y_val, xt, yt, x_cal, log)
-        r["v_scale_first"] = preset.v_read / xmax[0]
+        r = _one_preset(cfg, seed, name, preset, net, b["proto"], fit, b["x_val"], b["y_val"], data.x_test,
+                        data.y_test, x_cal, log)
+        r["v_scale_first"] = preset.v_read / b["xmax"][0]
         out["models"][(seed, preset.name, "basisn")] = net
         out["models"][(seed, preset.name, "feedback")] = r.pop("net_feedback")
         out["presets"][preset.name] = r
     return out
+
+
+def task_dataset(cfg: LoopConfig, seed: int, name: str, preset: str | None = None) -> xr.Dataset:
+    """The archive Dataset of one ``(seed, data set)`` task with every preset, or of one
+    ``(seed, data set, preset)`` task (dims of length 1 there)."""
+    presets = cfg.presets if preset is None else tuple(
+        p for p in cfg.presets if (p if isinstance(p, str) else p.name) == preset)
+    sub = replace(cfg, seeds=(seed,), datasets=(name,), presets=presets)
+    if not sub.presets:
+        raise ParameterError(f"preset {preset!r} is not in the config's presets")
+    return _assemble(sub, {(seed, name): run_task(sub, seed, name)})
 
 
 def _one_preset(cfg, seed, name, preset, net, proto, fit, x_val, y_val, xt, yt, x_cal, log) -> dict:
@@ -512,15 +544,17 @@ def _assemble(cfg, results) -> xr.Dataset:
         shape = (ns, nd, npr) + ((nc,) if k in _PER_CHIP else (nc, na) if k in _PER_ADC else
                                  (nc, nt, 2) if k == "acc_drift" else ())
         arr[k] = np.full(shape, np.nan)
-    top = {k: np.full((ns, nd), np.nan) for k in ("acc_float", "acc_ideal", "acc_ideal_val", "t_train")}
-    n_test, n_val = np.full(nd, np.nan), np.full((ns, nd), np.nan)
+    top = {k: np.full((ns, nd, npr), np.nan) for k in ("acc_float", "acc_ideal", "acc_ideal_val", "t_train", "n_val")}
+    n_test = np.full(nd, np.nan)
     models = {name: {} for name in names}
     for (seed, name), res in results.items():
         si, i = seeds.index(seed), names.index(name)
-        for k in top:
-            top[k][si, i] = res[k]
-        n_test[i], n_val[si, i] = res["n_test"], res["n_val"]
+        n_test[i] = res["n_test"]
         for j, p in enumerate(pnames):
+            if p not in res["presets"]:
+                continue
+            for k in top:
+                top[k][si, i, j] = res[k]
             for k, val in res["presets"][p].items():
                 if k in arr:
                     arr[k][si, i, j] = np.asarray(val, float)
@@ -531,12 +565,13 @@ def _assemble(cfg, results) -> xr.Dataset:
         extra = (("chip",) if k in _PER_CHIP else ("chip", "adc") if k in _PER_ADC else
                  ("chip", "time", "recal") if k == "acc_drift" else ())
         data[k] = (dims + extra, val, {"units": _META[k][0], "description": _META[k][1]})
-    desc = {"acc_float": "(a) float network accuracy (test)", "acc_ideal": "(b) ideal-hardware BasisN accuracy (test)",
-            "acc_ideal_val": "(b) on the validation split", "t_train": "float + BasisN training"}
+    desc = {"acc_float": "(a) float network accuracy (test; the same for every preset)",
+            "acc_ideal": "(b) ideal-hardware BasisN accuracy (test; the same for every preset)",
+            "acc_ideal_val": "(b) on the validation split", "t_train": "float + BasisN training",
+            "n_val": "validation samples (from the training split)"}
     for k, val in top.items():
-        data[k] = (("seed", "dataset"), val, {"units": "s" if k == "t_train" else "1", "description": desc[k]})
+        data[k] = (dims, val, {"units": "s" if k == "t_train" else "1", "description": desc[k]})
     data["n_test"] = (("dataset",), n_test, {"units": "1", "description": "test samples (all solved exactly)"})
-    data["n_val"] = (("seed", "dataset"), n_val, {"units": "1", "description": "validation samples (from the training split)"})
     coords = {
         "seed": ("seed", seeds, {"units": "1", "description": "training seed; training chip chip_seed + seed"}),
         "dataset": ("dataset", names, {"units": ""}),
@@ -641,13 +676,13 @@ def summary_table(ds: xr.Dataset) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in ds["dataset"].values:
         r = ds.sel(dataset=name)
-        b = float(r["acc_ideal"].mean())
         for p in ds["preset"].values:
             q = r.sel(preset=p)
+            b = float(q["acc_ideal"].mean())
             gap = float(q["acc_after"].mean()) - b
             spot = float(q["spot_max_rel"].max()) if "spot_max_rel" in q else float("nan")
             lines.append(
-                f"| {name} | {p} | {_pct(float(r['acc_float'].mean()))} | {_pct(b)} | {_ci(q['acc_before'])} | "
+                f"| {name} | {p} | {_pct(float(q['acc_float'].mean()))} | {_pct(b)} | {_ci(q['acc_before'])} | "
                 f"{_ci(q['acc_reproject'])} | **{_ci(q['acc_after'])}** | {_ci(q['acc_train_chip'])} | "
                 f"{100 * gap:+.1f} | {100 * float(q['res_model'].mean()):.2f} % / {100 * float(q['res_model_after'].mean()):.2f} % | "
                 f"{100 * float(q['res_naive'].mean()):.1f} % | {spot:.1e} |")
@@ -713,8 +748,7 @@ def make_figures(ds: xr.Dataset, folder, stem: str = "basisn_hardware_loop") -> 
     for ax, name in zip(axes[0], names):
         r = ds.sel(dataset=name)
         x = np.arange(len(presets))
-        b = float(r["acc_ideal"].mean())
-        ax.axhline(100 * b, color="k", lw=0.8, ls="--", label="(b) ideal BasisN")
+        ax.axhline(100 * float(r["acc_ideal"].mean()), color="k", lw=0.8, ls="--", label="(b) ideal BasisN")
         for k, (var, lab) in enumerate((("acc_before", "(c) naive"), ("acc_reproject", "(c') re-projected"),
                                         ("acc_after", "(d) feedback"))):
             ci = [t_interval(r[var].sel(preset=p).values) for p in presets]

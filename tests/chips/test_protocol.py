@@ -119,9 +119,9 @@ def _script():
                                          (["--presets", "nope"], "unknown hardware preset")])
 def test_study_bad_arguments_exit_2_before_training(argv, match, capsys, monkeypatch):
     study = _script()
-    import basisn.circuit.loop as loop
+    import basisn.circuit.study as hw_study
 
-    monkeypatch.setattr(loop, "run_task", lambda *a, **k: pytest.fail("training started"))
+    monkeypatch.setattr(hw_study, "task_dataset", lambda *a, **k: pytest.fail("training started"))
     assert study.main(["--quick", "--no-progress"] + argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and match in err[0]

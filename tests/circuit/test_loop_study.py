@@ -22,7 +22,7 @@ def test_study_runs_archives_and_replots(tmp_path, capsys):
     study = _script()
     out = tmp_path / "loop.h5"
     assert study.main(["--quick", "--only", "digits", "--presets", "lowbit", "--d", "16", "--feedback-epochs", "1",
-                       "--n-spot", "0", "--no-progress", "--eval-chips", "2", "--drift-times", "1", "3600",
+                       "--n-spot", "0", "--no-progress", "--jobs", "1", "--eval-chips", "2", "--drift-times", "1", "3600",
                        "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "(c) naive, eval chips" in text and "540 test samples" in text
