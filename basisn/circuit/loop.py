@@ -263,46 +263,23 @@ def spot_check(chip: ChipSystem, steps, n_inputs: int, seed: int = 0) -> dict:
     return {"max_rel": worst_rel, "max_abs": worst_abs, "n": len(steps), "seconds": time.perf_counter() - t0}
 
 
-def _bar(progress, total):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="hardware loop", unit="task")
-
-
 def tasks(cfg: LoopConfig) -> list[tuple[int, str]]:
     """The independent units of work: one ``(seed, data set)`` each (all presets inside)."""
     return [(seed, name) for seed in cfg.seeds for name in cfg.datasets]
 
 
-def run_loop(cfg: LoopConfig, progress: bool = True, log=None, jobs: int = 1) -> xr.Dataset:
-    """Run the study (see the module docstring); returns the archive's Dataset.
+def run_loop(cfg: LoopConfig, progress: bool = True, log=None) -> xr.Dataset:
+    """Run the study serially in this process (see the module docstring); returns the archive's Dataset.
 
-    ``jobs`` > 1 runs the ``(seed, data set)`` tasks in that many processes.
+    Parallel runs, ``--resume`` and archives go through the study engine:
+    :class:`basisn.circuit.study.HardwareLoop` with :func:`crossbar.study.run`.
     """
-    log = log or log_.info
-    todo = tasks(cfg)
-    bar = _bar(progress, len(todo))
-    results = {}
-    try:
-        if jobs <= 1 or len(todo) == 1:
-            for seed, name in todo:
-                results[(seed, name)] = run_task(cfg, seed, name, log=log)
-                if bar is not None:
-                    bar.update(1)
-        else:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
+    from tqdm.auto import tqdm
 
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futs = {pool.submit(run_task, cfg, seed, name): (seed, name) for seed, name in todo}
-                for f in as_completed(futs):
-                    results[futs[f]] = f.result()
-                    if bar is not None:
-                        bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+    log = log or log_.info
+    results = {}
+    for seed, name in tqdm(tasks(cfg), desc="hardware loop", unit="task", disable=not progress):
+        results[(seed, name)] = run_task(cfg, seed, name, log=log)
     return _assemble(cfg, results)
 
 
