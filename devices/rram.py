@@ -14,7 +14,9 @@
       ``g(t) = g(t0) * (t / t0)**(-nu)``, ``nu`` per cell (device-to-device spread,
       fixed per chip);
     * ``read_sigma`` -- relative read noise per read (cycle to cycle); the circuit layer
-      draws it per read (:mod:`basisn.circuit.readout`).
+      draws it per read (:mod:`basisn.circuit.readout`);
+    * ``v0`` -- I-V nonlinearity ``I = g v0 sinh(V / v0)`` (None: linear), exported to
+      the netlist as a sinh cell by :func:`netlists.build_crossbar` (``cell_v0``).
 
 Random streams are independent: programming residuals use ``(chip_seed, write, 1)``,
 stuck cells ``(chip_seed, 2)``, drift exponents ``(chip_seed, 3)``.
@@ -29,7 +31,10 @@ import numpy as np
 from devices import _check
 from devices.errors import ParameterError
 
-__all__ = ["RRAMCell", "STREAM_WRITE", "STREAM_STUCK", "STREAM_DRIFT"]
+__all__ = ["RRAMCell", "STREAM_WRITE", "STREAM_STUCK", "STREAM_DRIFT", "V0_RANGE"]
+
+V0_RANGE = (0.01, 10.0)
+"""Allowed I-V nonlinearity voltage ``RRAMCell.v0``, volt (inclusive)."""
 
 STREAM_WRITE, STREAM_STUCK, STREAM_DRIFT = 1, 2, 3
 """Sub-stream tags of :func:`numpy.random.SeedSequence` per random effect."""
@@ -90,6 +95,11 @@ class RRAMCell:
     read_sigma: float = 0.0
     """Read noise: relative standard deviation of the conductance per read (cycle to
     cycle), dimensionless, [0, 1)."""
+    v0: float | None = None
+    """I-V nonlinearity, volt: the cell conducts ``I = g * v0 * sinh(V / v0)`` (``g`` is the
+    programmed low-field conductance, the level write-verify targets at a small verify
+    voltage); ``None`` = a linear resistor. Allowed [0.01, 10] V. Smaller is more
+    nonlinear: at ``V = v0`` the chord conductance ``I / V`` is ``sinh(1) = 1.18`` g."""
 
     def __post_init__(self):
         name = type(self).__name__
@@ -104,8 +114,25 @@ class RRAMCell:
         if vals["stuck_on"] + vals["stuck_off"] >= 1:
             raise ParameterError(f"{name}: stuck_on + stuck_off must be < 1, got {self.stuck_on!r} + {self.stuck_off!r}")
         vals["drift_t0"] = _check.positive(name, "drift_t0", self.drift_t0, unit="s")
+        if self.v0 is not None:
+            v0 = self.v0
+            if isinstance(v0, bool) or not isinstance(v0, (int, float, np.floating)) or not np.isfinite(v0) \
+                    or not V0_RANGE[0] <= v0 <= V0_RANGE[1]:
+                raise ParameterError(f"{name}.v0 must be None (linear cell) or a voltage in "
+                                     f"[{V0_RANGE[0]}, {V0_RANGE[1]}] V, got {v0!r}")
+            vals["v0"] = float(v0)
         for f, v in vals.items():
             object.__setattr__(self, f, v)
+
+    @property
+    def nonlinear(self) -> bool:
+        """True when the cell has an I-V nonlinearity (``v0`` set)."""
+        return self.v0 is not None
+
+    def current(self, g, v) -> np.ndarray:
+        """Cell current, ampere, for conductances ``g`` (siemens) at voltages ``v`` (volt)."""
+        g, v = np.asarray(g, float), np.asarray(v, float)
+        return g * v if self.v0 is None else g * self.v0 * np.sinh(v / self.v0)
 
     @property
     def n_levels(self) -> int:

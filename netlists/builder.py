@@ -108,7 +108,7 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
                    tg: TransmissionGate | CMOSTransmissionGate = TransmissionGate(),
                    access: LinearAccessTransistor | NMOSLevel1 | None = LinearAccessTransistor(),
                    fold_cells: bool = False, title: str | None = None,
-                   capacitance: Capacitances | None = None) -> Netlist:
+                   capacitance: Capacitances | None = None, cell_v0: float | None = None) -> Netlist:
     """Build the netlist of a 1T1R crossbar with K TG sets (see the module docstring).
 
     Parameters
@@ -180,6 +180,10 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
     fold_cells = _check.flag("build_crossbar", "fold_cells", fold_cells)
     if fold_cells and isinstance(access, NMOSLevel1):
         raise ParameterError("fold_cells=True needs a linear access transistor (or none); an NMOS cell keeps its inner node")
+    if cell_v0 is not None:
+        cell_v0 = _check.positive("build_crossbar", "cell_v0", cell_v0, unit="V")
+        if fold_cells:
+            raise ParameterError("fold_cells=True folds linear cells; a nonlinear cell (cell_v0 set) needs fold_cells=False")
     kind = "none" if access is None else ("nmos" if isinstance(access, NMOSLevel1) else "linear")
 
     b = NetlistBuilder(title or f"crossbar {R}x{C} K={K} ({kind} access)")
@@ -206,12 +210,17 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
         n_bl = np.repeat(n_col[None, :], R, axis=0)
     # cells
     g = G.ravel()
-    if access is None or fold_cells:
+    if cell_v0 is not None and access is None:
+        b.sinh_cells(["bc" + c for c in cell], n_wl.ravel(), n_bl.ravel(), g, np.full(R * C, cell_v0))
+    elif access is None or fold_cells:
         r_cell = 1.0 / g + (access.r_on if access is not None else 0.0)
         b.resistors(["rc" + c for c in cell], n_wl.ravel(), n_bl.ravel(), r_cell)
     else:
         n_c = b.nodes(["c" + c for c in cell])
-        b.resistors(["rc" + c for c in cell], n_wl.ravel(), n_c, 1.0 / g)
+        if cell_v0 is not None:
+            b.sinh_cells(["bc" + c for c in cell], n_wl.ravel(), n_c, g, np.full(R * C, cell_v0))
+        else:
+            b.resistors(["rc" + c for c in cell], n_wl.ravel(), n_c, 1.0 / g)
         if kind == "linear":
             b.resistors(["ra" + c for c in cell], n_c, n_bl.ravel(), np.full(R * C, access.r_on))
         else:

@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 
 import numpy as np
@@ -33,10 +34,10 @@ from devices.errors import ParameterError
 from .crossbars import CircuitCrossbar
 from .feedback import network_steps
 from .mapping import map_basis
-from .measure import ChipSystem, direct_step_transfer
+from .measure import ChipSystem, chip_system, direct_step_transfer
 from .preset import HardwarePreset
 
-__all__ = ["bench_exact_evaluation"]
+__all__ = ["bench_exact_evaluation", "bench_nonlinear_steps"]
 
 
 def _clock():
@@ -91,7 +92,7 @@ def bench_exact_evaluation(d: int, K: int, preset: HardwarePreset, n_samples: in
     # fast path
     t = _clock()
     mapping = map_basis(net.basis.effective(), preset)
-    chip = ChipSystem(mapping)
+    chip = chip_system(mapping)
     setup = _since(t)
     t = _clock()
     acc_fast = evaluate(net, x, y, crossbar=CircuitCrossbar(chip))
@@ -149,3 +150,80 @@ def bench_exact_evaluation(d: int, K: int, preset: HardwarePreset, n_samples: in
         "ratio": direct_total[0] / fast_total[0], "ratio_cpu": direct_total[1] / fast_total[1],
         "max_rel_diff": worst, "acc_ideal": acc_ideal, "acc_exact": acc_fast,
     }
+
+
+def _random_patterns(rng, K: int, d: int) -> np.ndarray:
+    """K disjoint logical TG patterns over d columns (each column in one set or none)."""
+    owner = rng.integers(-1, K, size=d)
+    return owner[None, :] == np.arange(K)[:, None]
+
+
+def bench_nonlinear_steps(d: int = 32, K: int = 4, v_read: float = 0.2, n_steps: int = 20, n_inputs: int = 8,
+                          n_exact: int = 3, seed: int = 0, log=None) -> dict:
+    """Time the loop's per-step measurement of a nonlinear chip against the linear path (same run).
+
+    Chips: the ``nonlinear`` preset (sinh cells, level-1 NMOS) and the same chip with linear
+    cells and a linear access transistor of the NMOS's small-signal on-resistance, at
+    ``d`` x ``d`` with ``K`` sets, the same random basis. Timed per step (uncached, random
+    disjoint patterns): the linear :class:`~basisn.circuit.measure.ChipSystem`, the loop's
+    nonlinear path (:class:`~basisn.circuit.measure.NonlinearChipSystem`, chord model at
+    ``v_read / 2``), a per-step operating-point linearisation
+    (:func:`~basisn.circuit.measure.linearized_step_transfer`, one Newton solve + one
+    transfer), and the exact path (a Newton solve per input, ``n_inputs`` inputs) on
+    ``n_exact`` steps. Also the linearisation errors against the exact solve (relative to
+    the largest exact output of each step, logical outputs).
+
+    Returns
+    -------
+    dict
+        Seconds (``setup_*``, ``step_*`` medians) and ratios, errors (dimensionless).
+    """
+    import dataclasses as _dc
+
+    from devices import LinearAccessTransistor
+
+    from .measure import ChipSystem, NonlinearChipSystem, exact_step_currents, linearized_step_transfer
+    from .preset import PRESETS, access_r_on
+
+    log = log or logging.getLogger(__name__).info
+    p_nl = _dc.replace(PRESETS["nonlinear"], d=d, K=K, v_read=v_read)
+    p_lin = _dc.replace(p_nl, name="linear-twin", cell=_dc.replace(p_nl.cell, v0=None),
+                        access=LinearAccessTransistor(access_r_on(p_nl.access)))
+    rng = np.random.default_rng(seed)
+    B = rng.standard_normal((d, d))
+    pats = [_random_patterns(rng, K, d) for _ in range(n_steps)]
+    out = {"d": d, "K": K, "v_read": v_read}
+    chips = {}
+    for tag, preset, cls in (("linear", p_lin, ChipSystem), ("nonlinear", p_nl, NonlinearChipSystem)):
+        m = map_basis(B, preset)
+        t = time.perf_counter()
+        chip = cls(m)
+        out[f"setup_{tag}"] = time.perf_counter() - t
+        times = []
+        for pt in pats:
+            t = time.perf_counter()
+            chip.step_transfer(pt)
+            times.append(time.perf_counter() - t)
+        out[f"step_{tag}"] = float(np.median(times))
+        chips[tag] = chip
+    m = chips["nonlinear"].mapping
+    x = rng.uniform(0.0, v_read, size=(n_inputs, d))
+    t_op, t_ex, err_chip, err_op = [], [], [], []
+    for pt in pats[:n_exact]:
+        t = time.perf_counter()
+        T_op, _ = linearized_step_transfer(m, pt, np.sqrt(np.mean(x ** 2, axis=0)))
+        t_op.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        ex = exact_step_currents(m, pt, x) @ m.readout(pt).T / m.gain
+        t_ex.append(time.perf_counter() - t)
+        scale = np.abs(ex).max()
+        err_chip.append(float(np.abs(x @ chips["nonlinear"].step_transfer(pt).T - ex).max() / scale))
+        err_op.append(float(np.abs(x @ T_op.T - ex).max() / scale))
+    out.update(step_op=float(np.median(t_op)), step_exact=float(np.median(t_ex)), err_chip_max=max(err_chip),
+               err_op_max=max(err_op), n_inputs=n_inputs)
+    out["ratio_loop"] = out["step_nonlinear"] / out["step_linear"]
+    out["ratio_op"] = out["step_op"] / out["step_linear"]
+    out["ratio_exact"] = out["step_exact"] / out["step_linear"]
+    log(f"d={d} K={K} v_read={v_read:g} V: step linear {1e3 * out['step_linear']:.2f} ms, nonlinear (chord) "
+        f"{1e3 * out['step_nonlinear']:.2f} ms")
+    return out

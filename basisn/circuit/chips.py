@@ -33,7 +33,7 @@ from devices.errors import ArchiveError, ParameterError
 
 from .crossbars import CircuitCrossbar
 from .mapping import map_basis
-from .measure import ChipSystem
+from .measure import ChipSystem, chip_system
 from .preset import HardwarePreset
 from .readout import ChipReadout
 
@@ -72,7 +72,7 @@ def write_network(net, preset: HardwarePreset, write: int = 0, t: float | None =
     m = map_basis(net.basis.effective(), preset, write=write)
     if t is not None:
         m = m.at_time(t)
-    return ChipSystem(m)
+    return chip_system(m)
 
 
 def chip_accuracy(net, chip: ChipSystem, x, y, x_cal, readout: Readout, noise_seed, read_sigma=None,
@@ -125,7 +125,7 @@ def evaluate_fresh_chip(net, preset: HardwarePreset, chip_seed: int, x, y, x_cal
            "t": float(preset.cell.drift_t0)}
     if t is None:
         return out
-    chip_t = ChipSystem(chip.mapping.at_time(t))
+    chip_t = chip_system(chip.mapping.at_time(t))
     hook_t = ChipReadout(CircuitCrossbar(chip_t), chip_t.mapping, readout, seed + (1,), read_sigma=rs)
     if recalibrate:
         hook_t.recalibrate(net, x_cal, hook.reference)

@@ -45,7 +45,8 @@ from devices.errors import ParameterError
 from basisn.scheduler import schedule_layer
 
 from .mapping import CrossbarMapping, map_basis
-from .measure import ChipSystem
+from .preset import access_r_on
+from .measure import ChipSystem, chip_system
 
 __all__ = ["ErrorModel", "TwinModel", "residual", "ResidualReport", "BETA_GAIN"]
 
@@ -314,9 +315,9 @@ class TwinModel:
         if self.known_stuck and m.stuck is not None:  # a tested chip's stuck-cell map is known
             g = self.preset.cell.apply_stuck(g, m.stuck)
         acc = self.preset.access
-        g_rram = g.copy() if acc is None else 1.0 / (1.0 / g - acc.r_on)
+        g_rram = g.copy() if acc is None else 1.0 / (1.0 / g - access_r_on(acc))
         twin = dataclasses.replace(m, g_cell=g, g_rram=g_rram, g_rram_t0=g_rram)
-        self.chip = ChipSystem(twin)
+        self.chip = chip_system(twin)
         self._xb = CircuitCrossbar(self.chip)
         self._gain_model = ErrorModel.fit(self.chip)  # single-column transfers and column gains of the twin
         self.t_col_twin = self._gain_model.t_col_measured

@@ -37,7 +37,7 @@ from devices.errors import ParameterError
 
 from .crossbars import CircuitCrossbar, ModelCrossbar, effective_weight, pattern_steps
 from .mapping import map_basis
-from .measure import ChipSystem
+from .measure import ChipSystem, chip_system
 
 __all__ = ["network_steps", "circuit_aware", "ExactCorrection", "calibrate_gains", "reproject", "feedback_train"]
 
@@ -91,7 +91,7 @@ class ExactCorrection:
     def _crossbar(self, B, write: int):
         key = (write, np.asarray(B).tobytes())
         if self._chip_key != key:
-            self._xb = CircuitCrossbar(ChipSystem(map_basis(B, self.preset, write=write)))
+            self._xb = CircuitCrossbar(chip_system(map_basis(B, self.preset, write=write)))
             self._chip_key = key
             self.writes += 1
         return self._xb

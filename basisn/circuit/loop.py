@@ -63,8 +63,8 @@ from .crossbars import CircuitCrossbar
 from .errormodel import ErrorModel, residual
 from .feedback import feedback_train, network_steps, reproject
 from .mapping import map_basis
-from .measure import ChipSystem, ngspice_step_currents
-from .preset import PRESETS, HardwarePreset
+from .measure import ChipSystem, chip_system, ngspice_step_currents
+from .preset import PRESETS, HardwarePreset, access_r_on
 
 __all__ = ["LoopConfig", "run_loop", "summary_table", "make_figures", "layer_input_max", "spot_check",
            "split_validation", "calibration_inputs", "t_interval", "tasks", "run_task", "task_dataset",
@@ -449,7 +449,7 @@ def _one_preset(cfg, seed, name, preset, net, proto, fit, x_val, y_val, xt, yt, 
                 r.update(spot_max_rel=sc["max_rel"], spot_max_abs=sc["max_abs"], spot_n=sc["n"])
         drift = np.full((nd, 2), np.nan)
         for k, t in enumerate(cfg.drift_times):
-            chip_t = ChipSystem(chip.mapping.at_time(t))
+            chip_t = chip_system(chip.mapping.at_time(t))
             rs = None if cfg.read_noise else 0.0
             base = (ev.chip_seed, 1, 6, k)
             h0 = ChipReadout(CircuitCrossbar(chip_t), chip_t.mapping, ro_fb, base + (0,), read_sigma=rs)
@@ -568,7 +568,7 @@ def _assemble(cfg, results) -> xr.Dataset:
         "r_summing": ("preset", [p.wires.r_summing for p in hw], {"units": "ohm"}),
         "tg_r_on": ("preset", [p.tg.r_on for p in hw], {"units": "ohm"}),
         "tg_r_off": ("preset", [p.tg.r_off for p in hw], {"units": "ohm"}),
-        "access_r_on": ("preset", [0.0 if p.access is None else p.access.r_on for p in hw], {"units": "ohm"}),
+        "access_r_on": ("preset", [access_r_on(p.access) for p in hw], {"units": "ohm"}),
         "cell_bits": ("preset", [p.cell.bits for p in hw], {"units": "bit"}),
         "cell_sigma": ("preset", [p.cell.sigma for p in hw], {"units": "1", "description": "residual per pulse"}),
         "verify_tolerance": ("preset", [p.cell.verify_tolerance for p in hw], {"units": "1"}),

@@ -54,7 +54,7 @@ import numpy as np
 from devices.errors import BasisContestError, ParameterError
 from netlists import check_contest
 
-from .preset import HardwarePreset
+from .preset import HardwarePreset, access_r_on
 
 __all__ = ["CrossbarMapping", "map_basis", "input_scale"]
 
@@ -129,7 +129,7 @@ class CrossbarMapping:
         p = self.preset
         g0 = self.g_rram if self.g_rram_t0 is None else self.g_rram_t0
         g_rram = p.cell.drift(g0, t, p.chip_seed)
-        g_cell = g_rram if p.access is None else 1.0 / (1.0 / g_rram + p.access.r_on)
+        g_cell = g_rram if p.access is None else 1.0 / (1.0 / g_rram + access_r_on(p.access))
         for a in (g_rram, g_cell):
             a.setflags(write=False)
         return dataclasses.replace(self, g_cell=g_cell, g_rram=g_rram, t=float(t), g_rram_t0=g0)
@@ -207,7 +207,7 @@ class CrossbarMapping:
 def _calibrate(g_cell, access) -> np.ndarray:
     if access is None:
         return g_cell.copy()
-    return 1.0 / (1.0 / g_cell - access.r_on)
+    return 1.0 / (1.0 / g_cell - access_r_on(access))
 
 
 def _optimal_range(B, preset: HardwarePreset, n_grid: int = 100) -> float:

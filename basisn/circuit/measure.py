@@ -38,15 +38,129 @@ from netlists import build_crossbar
 
 from .mapping import CrossbarMapping
 from .ports import ArrayPorts, PeripheryModel
+from .preset import access_r_on
 
-__all__ = ["ChipSystem", "direct_step_transfer", "ngspice_step_currents", "build_step_netlist"]
+__all__ = ["ChipSystem", "NonlinearChipSystem", "chip_system", "direct_step_transfer", "ngspice_step_currents",
+           "exact_step_currents", "linearized_step_transfer", "cell_chord_conductance", "build_step_netlist"]
 
 
 def build_step_netlist(mapping: CrossbarMapping, patterns, voltages=None):
-    """Netlist of one step (physical TG states from the logical ``patterns``), linear cells folded."""
+    """Netlist of one step (physical TG states from the logical ``patterns``).
+
+    Linear chips: cells folded into one resistor. Nonlinear chips (NMOS access or sinh
+    cells): every 1T1R cell as its devices (sinh cell ``b...``, NMOS ``m...``).
+    """
     p = mapping.preset
+    if p.nonlinear:
+        return build_crossbar(mapping.g_rram, mapping.physical_assignment(patterns), voltages, wires=p.wires, tg=p.tg,
+                              access=p.access, fold_cells=False, cell_v0=p.cell.v0)
     return build_crossbar(mapping.g_rram, mapping.physical_assignment(patterns), voltages, wires=p.wires, tg=p.tg,
                           access=p.access, fold_cells=True)
+
+
+def exact_step_currents(mapping: CrossbarMapping, patterns, voltages, backend: str = "native") -> np.ndarray:
+    """Physical line currents (S, n_lines), ampere, of one step: a full DC solve per input.
+
+    The exact path for nonlinear chips (a Newton solve per input vector with the native
+    backend, or ngspice). ``voltages``: (S, d) wordline voltages, volt.
+    """
+    v = np.atleast_2d(np.asarray(voltages, float))
+    if v.shape[1] != mapping.d:
+        raise ParameterError(f"voltages must have shape (S, {mapping.d}), got {v.shape}")
+    net = build_step_netlist(mapping, patterns)
+    lay = net.layout
+    ds = crossbar.solve(net, backend=backend, sources={name: v[:, i] for i, name in enumerate(lay.inputs)},
+                        keep_voltages=False)
+    i = ds["i"].sel(branch=list(lay.outputs)).values
+    return np.asarray(i).reshape(v.shape[0], len(lay.outputs))
+
+
+def _bisect(f, lo, hi, n: int = 60):
+    """Root of the increasing ``f`` on ``[lo, hi]`` elementwise (f(lo) <= 0 <= f(hi))."""
+    for _ in range(n):
+        mid = 0.5 * (lo + hi)
+        neg = f(mid) < 0
+        lo, hi = np.where(neg, mid, lo), np.where(neg, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def cell_chord_conductance(preset, g_rram, v) -> np.ndarray:
+    """Chord conductance ``I / V`` of each 1T1R cell, siemens, with ``V`` volt across it (bitline at 0 V).
+
+    The RRAM (``I = g v0 sinh(V_r / v0)`` or linear) in series with the access transistor
+    (linear ``r_on``; a level-1 NMOS with source on the bitline, gate at ``v_gate``); the
+    inner node by bisection. ``V`` -> 0 gives the small-signal conductance.
+    """
+    from .preset import access_r_on  # noqa: PLC0415 - light import
+    from devices import NMOSLevel1  # noqa: PLC0415
+
+    g = np.asarray(g_rram, float)
+    va = np.maximum(np.abs(np.broadcast_to(np.asarray(v, float), g.shape)), 1e-9)  # chords are even in V here
+    cell = preset.cell
+    acc = preset.access
+    if acc is None:
+        return cell.current(g, va) / va
+    if isinstance(acc, NMOSLevel1):
+        vov = acc.v_gate - acc.vth
+
+        def i_acc(vds):
+            tri = acc.beta * (vov * vds - 0.5 * vds ** 2)
+            sat = 0.5 * acc.beta * vov ** 2
+            return np.where(vds < vov, tri, sat) * (1.0 + acc.lambda_ * vds)
+    else:
+        r = access_r_on(acc)
+
+        def i_acc(vds):
+            return vds / r
+    vds = _bisect(lambda x: i_acc(x) - cell.current(g, va - x), np.zeros_like(va), va.copy())
+    return i_acc(vds) / va
+
+
+def linearized_step_transfer(mapping: CrossbarMapping, patterns, v_op) -> tuple[np.ndarray, dict]:
+    """(K, d) transfer of one step linearised at its operating point for wordline voltages ``v_op``.
+
+    Solves the step's nonlinear netlist once at ``v_op`` (volt, shape ``(d,)``) with the
+    native Newton solver, replaces every 1T1R cell by its chord conductance ``I / V`` at
+    that operating point (small-signal where ``|V|`` < 1 uV), and returns the linear
+    transfer of the result (ideal-product units, as :meth:`ChipSystem.step_transfer`) and
+    the solve's info (``newton_iterations``, ``residual``).
+    """
+    p = mapping.preset
+    v_op = np.asarray(v_op, float).reshape(-1)
+    net = build_step_netlist(mapping, patterns, v_op)
+    ds = crossbar.solve(net)
+    ix = np.asarray([net.node_index(n) for n in ds["node"].values])
+    vn = np.zeros(int(ix.max()) + 1)  # ground (index 0) stays at 0 V
+    vn[ix] = ds["v"].values
+    R, C = mapping.g_rram.shape
+    if p.nonlinear:
+        B = net.sinh_cells if p.cell.nonlinear else net.resistors
+        prefix = "bc" if p.cell.nonlinear else "rc"
+        sel = np.char.startswith(np.asarray(B.names, str), prefix)  # the RRAMs, row-major as built
+        n1, n2 = np.asarray(B.n1)[sel], np.asarray(B.n2)[sel]
+        g = mapping.g_rram.ravel()
+        i_cell = p.cell.current(g, vn[n1] - vn[n2])
+        wl, bl = _wl_bl_nodes(net, R, C, p.wires)
+        v_cell = vn[wl] - vn[bl]
+        small = np.abs(v_cell) < 1e-6
+        g_chord = np.where(small, 0.0, i_cell / np.where(small, 1.0, v_cell))
+        if small.any():
+            g_chord[small] = cell_chord_conductance(p, g[small], 0.0)
+        g_chord = g_chord.reshape(R, C)
+    else:
+        g_chord = mapping.g_cell
+    lin = build_crossbar(g_chord, mapping.physical_assignment(patterns), wires=p.wires, tg=p.tg, access=None,
+                         fold_cells=True)
+    T = crossbar.transfer_matrix(lin).values
+    info = {"newton_iterations": int(ds.attrs.get("newton_iterations", 0)), "residual": float(ds.attrs.get("residual", 0.0))}
+    return mapping.readout(patterns) @ T / mapping.gain, info
+
+
+def _wl_bl_nodes(net, R, C, wires):
+    """Node indices of each cell's wordline and bitline end, row-major (R*C,)."""
+    wl = [net.node_index(f"wl{i}_{j}" if wires.r_wordline > 0 else f"in{i}") for i in range(R) for j in range(C)]
+    bl = [net.node_index(f"bl{i}_{j}" if wires.r_bitline > 0 else f"col{j}") for i in range(R) for j in range(C)]
+    return np.asarray(wl), np.asarray(bl)
 
 
 def direct_step_transfer(mapping: CrossbarMapping, patterns) -> np.ndarray:
@@ -99,9 +213,9 @@ class ChipSystem:
         self.blas_threads = blas_threads
         p = mapping.preset
         t0 = time.perf_counter()
-        r_acc = 0.0 if p.access is None else float(p.access.r_on)
+        g_array, r_acc = self._array_conductances()
         with _blas(blas_threads):
-            self.ports = ArrayPorts(mapping.g_rram, p.wires, r_acc)
+            self.ports = ArrayPorts(g_array, p.wires, r_acc)
             self.periphery = PeripheryModel(self.ports, p.tg, p.wires.r_summing, mapping.n_lines)
         self._switchable = mapping.switchable()
         self.setup_time = time.perf_counter() - t0
@@ -109,6 +223,13 @@ class ChipSystem:
         self.n_solved = 0
         self.n_cached = 0
         self._cache: dict = {}
+
+    def _array_conductances(self):
+        """RRAM conductances (siemens) and series access resistance (ohm) of the port model."""
+        if self.mapping.preset.nonlinear:
+            raise ParameterError(f"preset {self.mapping.preset.name!r} is nonlinear (NMOS access or sinh cells); "
+                                 "use NonlinearChipSystem (or chip_system(mapping))")
+        return self.mapping.g_rram, access_r_on(self.mapping.preset.access)
 
     @property
     def d(self) -> int:
@@ -161,3 +282,56 @@ class ChipSystem:
             p[0, l] = True
             out[l] = self.step_transfer(p)[0]
         return out
+
+
+class NonlinearChipSystem(ChipSystem):
+    """A nonlinear chip (NMOS access, sinh cells) linearised at its read operating point.
+
+    Every 1T1R cell is replaced by its chord conductance ``I / V`` at ``V = v_ref`` across
+    it with the bitline at its virtual ground (:func:`cell_chord_conductance`); the
+    result is a linear chip measured exactly as :class:`ChipSystem` (same speed per step).
+    The approximation: real inputs put other voltages than ``v_ref`` across the cells
+    and wire drops move the bitlines off 0 V. Spot checks against the exact Newton solve
+    (:func:`exact_step_currents`) report the difference (:meth:`linearization_error`).
+
+    Parameters
+    ----------
+    mapping : CrossbarMapping
+    v_ref : float, optional
+        Reference cell voltage, volt, in (0, v_read]; default ``v_read / 2`` (mid-range input).
+    blas_threads : int or None
+    """
+
+    def __init__(self, mapping: CrossbarMapping, v_ref: float | None = None, blas_threads: int | None = 1):
+        if not isinstance(mapping, CrossbarMapping):
+            raise ParameterError(f"NonlinearChipSystem needs a CrossbarMapping, got {type(mapping).__name__}")
+        vr = mapping.preset.v_read
+        v_ref = 0.5 * vr if v_ref is None else v_ref
+        if isinstance(v_ref, bool) or not isinstance(v_ref, (int, float)) or not 0 < v_ref <= vr:
+            raise ParameterError(f"v_ref must be in (0, v_read = {vr!r}] V, got {v_ref!r}")
+        self.v_ref = float(v_ref)
+        super().__init__(mapping, blas_threads)
+
+    def _array_conductances(self):
+        p = self.mapping.preset
+        return cell_chord_conductance(p, self.mapping.g_rram, self.v_ref), 0.0
+
+    def linearization_error(self, patterns, voltages, backend: str = "native") -> dict:
+        """Linearised vs exact line currents of one step for wordline ``voltages`` (S, d), volt.
+
+        Returns ``max_rel`` (max |I_lin - I_exact| / max |I_exact|), ``rms_rel`` (rms
+        difference / rms exact) and the arrays ``linear``, ``exact`` (ampere).
+        """
+        v = np.atleast_2d(np.asarray(voltages, float))
+        lin = v @ self.physical_transfer(self.mapping.physical_assignment(patterns)).T
+        ex = exact_step_currents(self.mapping, patterns, v, backend=backend)
+        err = lin - ex
+        return {"max_rel": float(np.abs(err).max() / np.abs(ex).max()),
+                "rms_rel": float(np.sqrt(np.mean(err ** 2) / np.mean(ex ** 2))), "linear": lin, "exact": ex}
+
+
+def chip_system(mapping: CrossbarMapping, blas_threads: int | None = 1) -> ChipSystem:
+    """The chip system of ``mapping``: :class:`NonlinearChipSystem` for a nonlinear preset, else :class:`ChipSystem`."""
+    if mapping.preset.nonlinear:
+        return NonlinearChipSystem(mapping, blas_threads=blas_threads)
+    return ChipSystem(mapping, blas_threads)

@@ -10,9 +10,11 @@
 ``get_preset(name, **overrides)``
     A named preset with fields replaced (validated again).
 
-Only linear access transistors (or none) are accepted: the loop measures each step's
-exact transfer matrix, which needs a linear netlist (a level-1 NMOS would make the step
-an operating point per input vector; ``ParameterError`` says so).
+Access is a linear on-resistance, a level-1 NMOS (:class:`devices.NMOSLevel1`) or none;
+the cell may be nonlinear (``cell.v0``). A chip with an NMOS or nonlinear cells is
+*nonlinear* (:attr:`HardwarePreset.nonlinear`): the loop measures it through a
+linearisation at its read operating point (:class:`basisn.circuit.measure.NonlinearChipSystem`).
+``access_r_on(access)`` is the small-signal on-resistance write-verify sees.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from devices import LinearAccessTransistor, NMOSLevel1, Readout, RRAMCell, Trans
 from devices.errors import ParameterError
 from devices.presets import ADC_8BIT, NEURRAM_CHIP_CELL
 
-__all__ = ["HardwarePreset", "PRESETS", "get_preset", "ENCODINGS", "WEIGHT_RANGES", "D_RANGE", "K_RANGE", "V_READ_RANGE"]
+__all__ = ["access_r_on", "HardwarePreset", "PRESETS", "get_preset", "ENCODINGS", "WEIGHT_RANGES", "D_RANGE", "K_RANGE", "V_READ_RANGE"]
 
 WEIGHT_RANGES = ("max", "optimal")
 """How the basis range is mapped onto the conductance range: see ``HardwarePreset.weight_range``."""
@@ -37,6 +39,19 @@ K_RANGE = (1, 16)
 """Allowed TG sets per crossbar (inclusive), and ``K <= d``."""
 V_READ_RANGE = (1e-3, 1.0)
 """Allowed full-scale read voltage, volt (a read above 1 V would disturb the cells)."""
+
+
+def access_r_on(access) -> float:
+    """Small-signal on-resistance of an access transistor, ohm (0 for none).
+
+    A level-1 NMOS with its source on a bitline at 0 V conducts ``1 / (beta (v_gate - vth))``
+    at ``V_ds -> 0``; write-verify (at a small verify voltage) sees this resistance.
+    """
+    if access is None:
+        return 0.0
+    if isinstance(access, NMOSLevel1):
+        return 1.0 / (access.beta * (access.v_gate - access.vth))
+    return float(access.r_on)
 
 
 @dataclass(frozen=True)
@@ -55,9 +70,10 @@ class HardwarePreset:
     """Wire resistance per segment, ohm (wordline, bitline, summing line)."""
     tg: TransmissionGate = TransmissionGate(r_on=1e-6, r_off=float("inf"))
     """TG on/off resistance, ohm."""
-    access: LinearAccessTransistor | None = None
-    """Linear access transistor (on-resistance, ohm) or None. Write-verify calibrates the
-    RRAM so the whole 1T1R cell conducts its target level."""
+    access: LinearAccessTransistor | NMOSLevel1 | None = None
+    """Linear access transistor (on-resistance, ohm), a level-1 NMOS, or None. Write-verify
+    calibrates the RRAM so the whole 1T1R cell conducts its target level at a small verify
+    voltage (through :func:`access_r_on`)."""
     v_read: float = 0.2
     """Full-scale read voltage, volt: the largest layer input maps to ``v_read``."""
     encoding: str = "differential"
@@ -87,13 +103,11 @@ class HardwarePreset:
             raise ParameterError(f"{n}.wires must be a devices.Wires, got {type(self.wires).__name__}")
         if not isinstance(self.tg, TransmissionGate):
             raise ParameterError(f"{n}.tg must be a devices.TransmissionGate, got {type(self.tg).__name__}")
-        if isinstance(self.access, NMOSLevel1):
-            raise ParameterError(f"{n}.access: a level-1 NMOS makes the crossbar nonlinear; the loop measures exact "
-                                 "transfer matrices and needs a LinearAccessTransistor or None")
-        if self.access is not None and not isinstance(self.access, LinearAccessTransistor):
-            raise ParameterError(f"{n}.access must be LinearAccessTransistor or None, got {type(self.access).__name__}")
-        if self.access is not None and self.cell.g_max * self.access.r_on >= 1.0:
-            raise ParameterError(f"{n}: g_max * r_on(access) = {self.cell.g_max * self.access.r_on:.3g} >= 1; "
+        if self.access is not None and not isinstance(self.access, (LinearAccessTransistor, NMOSLevel1)):
+            raise ParameterError(f"{n}.access must be LinearAccessTransistor, NMOSLevel1 or None, "
+                                 f"got {type(self.access).__name__}")
+        if self.access is not None and self.cell.g_max * access_r_on(self.access) >= 1.0:
+            raise ParameterError(f"{n}: g_max * r_on(access) = {self.cell.g_max * access_r_on(self.access):.3g} >= 1; "
                                  "write-verify cannot reach g_max through this access transistor")
         v = self.v_read
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not V_READ_RANGE[0] <= v <= V_READ_RANGE[1]:
@@ -107,9 +121,17 @@ class HardwarePreset:
         if isinstance(self.chip_seed, bool) or not isinstance(self.chip_seed, int) or self.chip_seed < 0:
             raise ParameterError(f"{n}.chip_seed must be an integer >= 0, got {self.chip_seed!r}")
 
+    @property
+    def nonlinear(self) -> bool:
+        """True when a step is a nonlinear circuit (NMOS access or a nonlinear cell)."""
+        return isinstance(self.access, NMOSLevel1) or self.cell.nonlinear
+
     def describe(self) -> str:
         """One line with the values that matter, display units."""
-        acc = "none" if self.access is None else f"{self.access.r_on:g} ohm"
+        acc = "none" if self.access is None else (f"NMOS level 1 ({access_r_on(self.access):.3g} ohm small-signal)"
+                                                  if isinstance(self.access, NMOSLevel1) else f"{self.access.r_on:g} ohm")
+        if self.cell.nonlinear:
+            acc += f", sinh cells v0={self.cell.v0:g} V"
         return (f"{self.name}: d={self.d} K={self.K} cell {self.cell.g_min * 1e6:g}-{self.cell.g_max * 1e6:g} uS "
                 f"{self.cell.bits} bit sigma={self.cell.sigma:g} verify {self.cell.verify_tolerance:g}, stuck "
                 f"{self.cell.stuck_on:g}/{self.cell.stuck_off:g}, drift nu {self.cell.drift_nu:g}+-{self.cell.drift_nu_sigma:g}, "
@@ -151,6 +173,11 @@ PRESETS = {
     # FACTS.md planning cell (1-100 uS, 4 bit) with the NeuRRAM chip effects, 2.5 ohm wires, 1 kohm TG.
     "facts": HardwarePreset(name="facts", cell=dataclasses.replace(_NEURRAM, g_max=100e-6), wires=_WIRES,
                             tg=TransmissionGate(r_on=1e3, r_off=1e9), access=_ACCESS, readout=_ADC8),
+    # The neurram chip with nonlinear cells and level-1 NMOS access: I = g v0 sinh(V / v0) with v0 = 0.25 V
+    # (*assumption*: of the order of HfOx/TaOx sinh fits, a chord gain of ~1.1 at 0.2 V), the devices.NMOSLevel1
+    # defaults (kp 200 uA/V^2, W/L 1/0.1 um, vth 0.4 V, gate 1.8 V; *assumption*, ~360 ohm small-signal).
+    "nonlinear": HardwarePreset(name="nonlinear", cell=dataclasses.replace(_NEURRAM, v0=0.25), wires=_WIRES,
+                                tg=TransmissionGate(r_on=1e3, r_off=1e9), access=NMOSLevel1(), readout=_ADC8),
 }
 
 

@@ -23,7 +23,7 @@ from devices.errors import ParameterError
 from .crossbars import pattern_steps
 from .errormodel import ErrorModel, TwinModel, residual
 from .mapping import map_basis
-from .measure import ChipSystem
+from .measure import ChipSystem, chip_system
 from .preset import HardwarePreset
 
 __all__ = ["bitplane_steps", "model_residuals", "error_budget", "ViabilityConfig", "run_viability_task"]
@@ -53,12 +53,12 @@ def model_residuals(preset: HardwarePreset, moves=(0.0, 0.1, 0.3), n_out: int = 
     B0 = q
     steps = bitplane_steps(d, K, n_out, bits, rng)
     fit_steps, held = steps[0::2], steps[1::2] or steps
-    model = ErrorModel.fit(ChipSystem(map_basis(B0, preset, write=0)), fit_steps)
+    model = ErrorModel.fit(chip_system(map_basis(B0, preset, write=0)), fit_steps)
     noise = rng.normal(size=(d, d))
     out = []
     for mv in moves:
         B1 = B0 + float(mv) * np.linalg.norm(B0) * noise / np.linalg.norm(noise)
-        exact = ChipSystem(map_basis(B1, preset, write=2))  # a write no model has seen
+        exact = chip_system(map_basis(B1, preset, write=2))  # a write no model has seen
         row = {"move": float(mv), "n_fit": len(fit_steps), "n_held_out": len(held)}
         for name, physical in (("fixed", False), ("physical", True)):
             model.physical = physical
@@ -68,7 +68,7 @@ def model_residuals(preset: HardwarePreset, moves=(0.0, 0.1, 0.3), n_out: int = 
             rep = residual(model, exact, held)
             row[name] = rep.model
             row["naive"] = rep.naive
-        refit = ErrorModel.fit(ChipSystem(map_basis(B1, preset, write=1)), fit_steps)
+        refit = ErrorModel.fit(chip_system(map_basis(B1, preset, write=1)), fit_steps)
         row["refit"] = residual(refit, exact, held).model
         twin = TwinModel(preset, B0, refit_tol=10.0)
         twin.set_basis(B1)  # first-order follow from the twin at B0
@@ -274,7 +274,7 @@ def error_budget(preset: HardwarePreset, n_out: int = 16, bits: int = 4, seed: i
     }
     out = {}
     for name, p in variants.items():
-        chip = ChipSystem(map_basis(B, p))
+        chip = chip_system(map_basis(B, p))
         num = den = 0.0
         for pats in steps:
             ideal = pats.astype(float) @ B

@@ -30,7 +30,7 @@ def test_basis_that_does_not_fit(realistic8):
     ("K", 9, "exceeds d"),
     ("v_read", 5.0, "v_read"),
     ("encoding", "offset", "encoding"),
-    ("access", NMOSLevel1(), "nonlinear"),
+    ("access", NMOSLevel1(kp=1e-6, w=0.1e-6, l=1e-6, v_gate=0.5), r"g_max \* r_on"),
     ("chip_seed", -1, "chip_seed"),
 ])
 def test_preset_out_of_range(realistic8, field, value, match):
