@@ -66,7 +66,7 @@ from .mapping import map_basis
 from .measure import ChipSystem, chip_system, ngspice_step_currents
 from .preset import PRESETS, HardwarePreset, access_r_on
 
-__all__ = ["LoopConfig", "run_loop", "summary_table", "make_figures", "layer_input_max", "spot_check",
+__all__ = ["LoopConfig", "run_loop", "v_read_presets", "summary_table", "make_figures", "layer_input_max", "spot_check",
            "split_validation", "calibration_inputs", "t_interval", "tasks", "run_task", "task_dataset",
            "DRIFT_TIMES", "ADC_AXIS"]
 
@@ -180,6 +180,35 @@ class LoopConfig:
         if len(set(names)) != len(names):
             raise ParameterError(f"preset names must be unique, got {names}")
         return out
+
+
+def v_read_presets(presets, v_reads) -> tuple:
+    """Every preset at every read voltage: the ``v_read`` axis of the study.
+
+    Parameters
+    ----------
+    presets : iterable of str or HardwarePreset
+    v_reads : iterable of float
+        Full-scale read voltages, volt (each in ``V_READ_RANGE``; distinct).
+
+    Returns
+    -------
+    tuple of HardwarePreset
+        Named ``"<preset>@<v_read>V"``. With linear chips the read voltage cancels (the
+        outputs scale with it); with nonlinear cells or NMOS access it does not.
+    """
+    v_reads = tuple(v_reads)
+    if not v_reads or len(set(v_reads)) != len(v_reads):
+        raise ParameterError(f"v_read axis needs distinct read voltages, got {v_reads!r}")
+    out = []
+    for p in presets:
+        if isinstance(p, str):
+            if p not in PRESETS:
+                raise ParameterError(f"unknown hardware preset {p!r}; known: {sorted(PRESETS)}")
+            p = PRESETS[p]
+        for v in v_reads:
+            out.append(replace(p, name=f"{p.name}@{v:g}V", v_read=v))
+    return tuple(out)
 
 
 def split_validation(data: Dataset, fraction: float, seed: int) -> tuple[Dataset, np.ndarray, np.ndarray]:
@@ -502,7 +531,8 @@ _META = {
     "t_exact_after": ("s", "wall time of (d) on one evaluation chip incl. write, factorization, calibration, ADC axis"),
     "t_fit": ("s", "training chip write, error model fit and residual"),
     "t_feedback": ("s", "feedback training"),
-    "spot_max_rel": ("1", "largest |I_native - I_ngspice| / max|I_ngspice| over the spot-checked steps"),
+    "spot_max_rel": ("1", "largest |I_native - I_ngspice| / max|I_ngspice| over the spot-checked steps (nonlinear "
+                         "presets: the loop's linearised chip vs ngspice's nonlinear solve, the linearisation error)"),
     "spot_max_abs": ("A", "largest |I_native - I_ngspice| over the spot-checked steps"),
     "spot_n": ("1", "steps spot-checked against ngspice"),
     "v_scale_first": ("V", "read volts per activation unit of the first layer (v_read / max input)"),

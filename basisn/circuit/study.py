@@ -22,7 +22,7 @@ import xarray as xr
 from crossbar.study import Study, Task, float_arg, int_arg
 from devices import Readout
 
-from .loop import ADC_AXIS, DATASETS, DRIFT_TIMES, LoopConfig, make_figures, summary_table, task_dataset
+from .loop import ADC_AXIS, DATASETS, DRIFT_TIMES, LoopConfig, make_figures, summary_table, task_dataset, v_read_presets
 
 __all__ = ["HardwareLoop"]
 
@@ -43,7 +43,10 @@ class HardwareLoop(Study):
         g = p.add_argument_group("hardware loop")
         g.add_argument("--only", nargs="+", choices=list(DATASETS), help="run only these data sets")
         g.add_argument("--presets", nargs="+", default=list(PRESET_NAMES),
-                       help="hardware presets (basisn.circuit.preset.PRESETS): ideal neurram lowbit weak_tg binary facts")
+                       help="hardware presets (basisn.circuit.preset.PRESETS): ideal neurram lowbit weak_tg binary facts nonlinear")
+        g.add_argument("--v-read", type=float, nargs="+", metavar="V",
+                       help="read-voltage axis, volt: every preset at every value (named <preset>@<v>V); "
+                            "matters with nonlinear cells or NMOS access (preset 'nonlinear')")
         g.add_argument("--d", type=int, default=32, help="crossbar size (default 32)")
         g.add_argument("--K", type=int, default=4, help="TG sets per crossbar (default 4)")
         g.add_argument("--coeff-bits", type=int, default=4, help="coefficient bits (default 4)")
@@ -72,7 +75,8 @@ class HardwareLoop(Study):
             overrides["readout"] = Readout(adc_bits=args.adc_bits or None)
         seeds = tuple(args.seeds) if args.seeds else ((0,) if args.quick else (0, 1, 2))
         self.per_preset = bool(args.task_per_preset)
-        return LoopConfig(datasets=tuple(args.only or DATASETS), presets=tuple(args.presets), d=args.d, K=args.K,
+        presets = tuple(args.presets) if not args.v_read else v_read_presets(args.presets, args.v_read)
+        return LoopConfig(datasets=tuple(args.only or DATASETS), presets=presets, d=args.d, K=args.K,
                           coeff_bits=args.coeff_bits, seeds=seeds, quick=args.quick,
                           feedback_epochs=args.feedback_epochs, n_spot=args.n_spot,
                           exact_refresh=not args.no_exact_refresh, model_only=args.model_only,

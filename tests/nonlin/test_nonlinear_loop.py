@@ -155,3 +155,36 @@ def test_nonlinear_step_native_vs_ngspice():
     native = exact_step_currents(m, pats, v, backend="native")
     spice = exact_step_currents(m, pats, v, backend="ngspice")
     assert np.abs(native - spice).max() / np.abs(spice).max() < 1e-6
+
+
+# ---------------------------------------------------------------- the v_read axis of the study
+def test_v_read_presets_expand_every_preset():
+    from basisn.circuit.loop import LoopConfig, v_read_presets
+
+    ps = v_read_presets(["nonlinear", "ideal"], (0.05, 0.2))
+    assert [p.name for p in ps] == ["nonlinear@0.05V", "nonlinear@0.2V", "ideal@0.05V", "ideal@0.2V"]
+    assert [p.v_read for p in ps] == [0.05, 0.2, 0.05, 0.2]
+    assert ps[0].nonlinear and not ps[2].nonlinear
+    cfg = LoopConfig(datasets=("digits",), presets=ps, n_spot=0)
+    assert [p.name for p in cfg.hardware()] == [p.name for p in ps]
+
+
+@pytest.mark.parametrize("bad, match", [((), "distinct"), ((0.2, 0.2), "distinct"), ((5.0,), "v_read")])
+def test_v_read_axis_bad_values_are_named(bad, match):
+    from basisn.circuit.loop import v_read_presets
+
+    with pytest.raises(ParameterError, match=match):
+        v_read_presets(["nonlinear"], bad)
+
+
+def test_study_cli_rejects_a_bad_v_read_before_work(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, str(root / "studies" / "basisn_hardware_loop.py"), "--quick", "--presets", "nonlinear",
+                        "--v-read", "3.0", "--out", str(tmp_path / "x.h5"), "--jobs", "1"],
+                       capture_output=True, text=True, timeout=120, cwd=root)
+    assert r.returncode == 2, r.stderr
+    assert "v_read" in r.stderr
