@@ -12,6 +12,12 @@
     the fast path.
 ``ngspice_step_currents(mapping, patterns, voltages)``
     Output line currents of one step from ngspice, ampere (spot checks).
+``NonlinearChipSystem(mapping)`` / ``chip_system(mapping)``
+    A chip with level-1 NMOS access or sinh cells: each 1T1R cell replaced by its chord
+    conductance at the read operating point (``v_ref`` across it, bitline at 0 V), then
+    measured as a linear chip. Not exact: ``exact_step_currents`` (a Newton solve per
+    input) and ``linearized_step_transfer`` (linearised at a step's solved operating
+    point) measure the difference.
 
 How the fast path is exact
 --------------------------
