@@ -49,6 +49,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import xarray as xr
 
+from basisn._checks import check_bits
 from basisn.data import Dataset, load_digits
 from basisn.experiments import protocols
 from basisn.layers import BasisConfig, basis_from_float
@@ -130,6 +131,7 @@ class LoopConfig:
         if not self.datasets or not self.presets:
             raise ParameterError("LoopConfig needs at least one data set and one preset")
         hw = self.hardware()  # validates presets, d, K, overrides
+        check_bits(self.coeff_bits, "coeff_bits")
         if self.feedback_epochs is not None and (not isinstance(self.feedback_epochs, int) or self.feedback_epochs < 1):
             raise ParameterError(f"feedback_epochs must be an integer >= 1, got {self.feedback_epochs!r}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or any(

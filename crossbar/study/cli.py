@@ -135,6 +135,11 @@ def main(study: Study, argv=None, prog: str | None = None, quick_help: str | Non
             result = run(study, config, args.out, resume=args.resume, executor=executor,
                          progress=not args.no_progress, lock=False)
         ds = result.dataset
+        status = ds["engine_task_status"].values if "engine_task_status" in ds else ()
+        if len(status) and not (status == "ok").any():  # nothing to summarize or plot
+            first = str(ds["engine_task_message"].values[0]) if "engine_task_message" in ds else ""
+            print(f"{prog}: every task failed ({len(status)}), recorded in {args.out}; first: {first}", file=sys.stderr)
+            return 1
         print(study.summary(strip_engine_vars(ds)))
         paths = study.figures(strip_engine_vars(ds), args.out.parent, args.out.stem)
         print(f"\narchive: {args.out}" + ("\nfigures: " + ", ".join(str(x) for x in paths) if paths else ""))

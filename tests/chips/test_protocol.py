@@ -116,7 +116,8 @@ def _script():
 @pytest.mark.parametrize("argv, match", [(["--eval-chips", "0"], "n_eval_chips"), (["--adc-axis", "17"], "adc_bits"),
                                          (["--adc-bits", "20"], "adc_bits"), (["--drift-times", "-5"], "drift_times"),
                                          (["--jobs", "0"], "--jobs"), (["--out", "/proc/nope/x.h5"], "/proc/nope/x.h5"),
-                                         (["--presets", "nope"], "unknown hardware preset")])
+                                         (["--presets", "nope"], "unknown hardware preset"),
+                                         (["--coeff-bits", "99"], "coeff_bits")])
 def test_study_bad_arguments_exit_2_before_training(argv, match, capsys, monkeypatch):
     study = _script()
     import basisn.circuit.study as hw_study

@@ -127,6 +127,15 @@ def test_cli_run_and_plot_only(tmp_path, capsys):
     assert main(Powers(), ["--out", str(out), "--fail-x", "1", "--jobs", "1", "--no-progress"]) == 1
 
 
+def test_every_task_failing_ends_with_one_line_not_a_summary_traceback(tmp_path, capsys):
+    """When no task succeeds there is nothing to summarize: one line on stderr, exit 1 (the
+    summary used to raise KeyError on the empty dataset)."""
+    out = tmp_path / "all_fail.h5"
+    assert main(Powers(), ["--out", str(out), "--n", "1", "--fail-x", "0", "--jobs", "1", "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "every task failed" in err[0] and "fails on purpose" in err[0]
+
+
 def test_lock_refuses_a_second_writer(tmp_path):
     out = tmp_path / "l.h5"
     with ArchiveLock(out):
