@@ -19,7 +19,7 @@ from devices import _check
 from devices.errors import ParameterError
 from devices.transistors import CMOSTransmissionGate, LinearAccessTransistor, NMOSLevel1, TransmissionGate
 from devices.wires import Wires
-from netlists.builder import ACCESS_MODEL, CrossbarLayout
+from netlists.builder import CrossbarLayout, place_cells, place_wordlines
 from netlists.netlist import MOSModel, Netlist, NetlistBuilder
 
 __all__ = ["mvm_netlist", "grid_voltages", "LINES"]
@@ -78,31 +78,8 @@ def mvm_netlist(G, *, wires: Wires | None = None, access=None, tg=None, title: s
     n_out = b.nodes([f"out{j}" for j in range(C)])
     b.vsources([f"vout{j}" for j in range(C)], n_out, np.zeros(C, np.int64), np.zeros(C))
     n_col = n_out if tg is None else b.nodes([f"col{j}" for j in range(C)])
-    if wires.r_wordline > 0:
-        n_wl = b.nodes(["wl" + c for c in cell]).reshape(R, C)
-        left = np.concatenate([n_in[:, None], n_wl[:, :-1]], axis=1)
-        b.resistors(["rw" + c for c in cell], left.ravel(), n_wl.ravel(), np.full(R * C, wires.r_wordline))
-    else:
-        n_wl = np.repeat(n_in[:, None], C, axis=1)
-    if wires.r_bitline > 0:
-        n_bl = b.nodes(["bl" + c for c in cell]).reshape(R, C)
-        below = np.concatenate([n_bl[1:], n_col[None, :]], axis=0)
-        b.resistors(["rb" + c for c in cell], n_bl.ravel(), below.ravel(), np.full(R * C, wires.r_bitline))
-    else:
-        n_bl = np.repeat(n_col[None, :], R, axis=0)
-    if access is None:
-        b.resistors(["rc" + c for c in cell], n_wl.ravel(), n_bl.ravel(), 1.0 / G.ravel())
-    else:
-        n_c = b.nodes(["c" + c for c in cell])
-        b.resistors(["rc" + c for c in cell], n_wl.ravel(), n_c, 1.0 / G.ravel())
-        if kind == "linear":
-            b.resistors(["ra" + c for c in cell], n_c, n_bl.ravel(), np.full(R * C, access.r_on))
-        else:
-            n_g = b.node("vg")
-            b.vsource("vg", "vg", "0", access.v_gate)
-            b.model(MOSModel(ACCESS_MODEL, "nmos", vto=access.vth, kp=access.kp, lambda_=access.lambda_))
-            b.mosfets(["m" + c for c in cell], n_c, np.full(R * C, n_g), n_bl.ravel(), np.zeros(R * C, np.int64),
-                      ACCESS_MODEL, access.w, access.l)
+    n_wl = place_wordlines(b, n_in, cell, C, wires.r_wordline)
+    n_bl, n_c = place_cells(b, G, n_wl, n_col, cell, wires.r_bitline, access)
     if isinstance(tg, TransmissionGate):
         b.resistors([f"rtg{j}" for j in range(C)], n_col, n_out, np.full(C, tg.r_on))
     elif isinstance(tg, CMOSTransmissionGate):
@@ -119,7 +96,7 @@ def mvm_netlist(G, *, wires: Wires | None = None, access=None, tg=None, title: s
     for idx, present in ((n_wl, wires.r_wordline > 0), (n_bl, wires.r_bitline > 0)):
         if present:
             xy[idx.ravel(), 0], xy[idx.ravel(), 1] = cx.ravel(), cy.ravel()
-    if access is not None:
+    if n_c is not None:
         xy[n_c, 0], xy[n_c, 1] = cx.ravel(), cy.ravel()
     xy[0] = (-(10 ** 9), -(10 ** 9))
     xy.setflags(write=False)

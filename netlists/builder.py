@@ -43,7 +43,7 @@ from devices.capacitance import Capacitances
 from devices.errors import BasisContestError, ParameterError
 from netlists.netlist import MOSModel, Netlist, NetlistBuilder
 
-__all__ = ["CrossbarLayout", "build_crossbar", "check_contest", "place_capacitors"]
+__all__ = ["CrossbarLayout", "build_crossbar", "check_contest", "place_capacitors", "place_wordlines", "place_cells"]
 
 ACCESS_MODEL = "nacc"
 
@@ -194,41 +194,10 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
     # wordlines: driver node, then one node per cell (merged when r_wordline == 0)
     n_in = b.nodes([f"in{i}" for i in range(R)])
     b.vsources([f"vin{i}" for i in range(R)], n_in, np.zeros(R, np.int64), v_in)
-    if wires.r_wordline > 0:
-        n_wl = b.nodes(["wl" + c for c in cell]).reshape(R, C)
-        left = np.concatenate([n_in[:, None], n_wl[:, :-1]], axis=1)
-        b.resistors(["rw" + c for c in cell], left.ravel(), n_wl.ravel(), np.full(R * C, wires.r_wordline))
-    else:
-        n_wl = np.repeat(n_in[:, None], C, axis=1)
-    # bitlines: one node per cell, then the column bottom (TG tap)
+    n_wl = place_wordlines(b, n_in, cell, C, wires.r_wordline)
+    # bitlines: one node per cell, then the column bottom (TG tap); the cells between them
     n_col = b.nodes([f"col{j}" for j in range(C)])
-    if wires.r_bitline > 0:
-        n_bl = b.nodes(["bl" + c for c in cell]).reshape(R, C)
-        below = np.concatenate([n_bl[1:, :], n_col[None, :]], axis=0)
-        b.resistors(["rb" + c for c in cell], n_bl.ravel(), below.ravel(), np.full(R * C, wires.r_bitline))
-    else:
-        n_bl = np.repeat(n_col[None, :], R, axis=0)
-    # cells
-    g = G.ravel()
-    if cell_v0 is not None and access is None:
-        b.sinh_cells(["bc" + c for c in cell], n_wl.ravel(), n_bl.ravel(), g, np.full(R * C, cell_v0))
-    elif access is None or fold_cells:
-        r_cell = 1.0 / g + (access.r_on if access is not None else 0.0)
-        b.resistors(["rc" + c for c in cell], n_wl.ravel(), n_bl.ravel(), r_cell)
-    else:
-        n_c = b.nodes(["c" + c for c in cell])
-        if cell_v0 is not None:
-            b.sinh_cells(["bc" + c for c in cell], n_wl.ravel(), n_c, g, np.full(R * C, cell_v0))
-        else:
-            b.resistors(["rc" + c for c in cell], n_wl.ravel(), n_c, 1.0 / g)
-        if kind == "linear":
-            b.resistors(["ra" + c for c in cell], n_c, n_bl.ravel(), np.full(R * C, access.r_on))
-        else:
-            n_g = b.node("vg")
-            b.vsource("vg", "vg", "0", access.v_gate)
-            b.model(MOSModel(ACCESS_MODEL, "nmos", vto=access.vth, kp=access.kp, lambda_=access.lambda_))
-            b.mosfets(["m" + c for c in cell], n_c, np.full(R * C, n_g), n_bl.ravel(), np.zeros(R * C, np.int64),
-                      ACCESS_MODEL, access.w, access.l)
+    n_bl, n_c = place_cells(b, G, n_wl, n_col, cell, wires.r_bitline, access, cell_v0=cell_v0, fold_cells=fold_cells)
     # TG sets and summing lines
     n_out = b.nodes([f"out{k}" for k in range(K)])
     b.vsources([f"vout{k}" for k in range(K)], n_out, np.zeros(K, np.int64), np.zeros(K))
@@ -262,7 +231,7 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
 
     if capacitance is not None:
         place_capacitors(b, capacitance, n_in=n_in, n_wl=n_wl, n_bl=n_bl, n_col=n_col, n_sl=n_sl, n_out=n_out,
-                         n_cell=n_c if (access is not None and not fold_cells) else None, access=access is not None)
+                         n_cell=n_c, access=access is not None)
     xy = np.full((len(b._nodes), 2), -1, dtype=np.int64)
 
     def place(idx, x, y):
@@ -276,7 +245,7 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
         place(n_wl, cx, cy)
     if wires.r_bitline > 0:
         place(n_bl, cx, cy)
-    if access is not None and not fold_cells:
+    if n_c is not None:
         place(n_c, cx, cy)
     if wires.r_summing > 0:
         place(n_sl, np.broadcast_to(np.arange(C), (K, C)), R + 1)
@@ -291,6 +260,58 @@ def build_crossbar(conductances, assignment, inputs=None, *, wires: Wires = Wire
                               assignment=A, access=kind, node_xy=xy)
     return b.build()
 
+
+
+def place_wordlines(b: NetlistBuilder, n_in, cell, C: int, r_wordline: float) -> np.ndarray:
+    """Wordline nodes ``(R, C)`` from the driver nodes ``n_in`` (R,): one segment of
+    ``r_wordline`` ohm per cell, or the driver node itself when ``r_wordline == 0``.
+    ``cell`` holds the ``"{i}_{j}"`` suffixes of the cells, row-major."""
+    R = len(n_in)
+    if r_wordline > 0:
+        n_wl = b.nodes(["wl" + c for c in cell]).reshape(R, C)
+        left = np.concatenate([n_in[:, None], n_wl[:, :-1]], axis=1)
+        b.resistors(["rw" + c for c in cell], left.ravel(), n_wl.ravel(), np.full(R * C, r_wordline))
+        return n_wl
+    return np.repeat(n_in[:, None], C, axis=1)
+
+
+def place_cells(b: NetlistBuilder, G: np.ndarray, n_wl, n_col, cell, r_bitline: float, access, *,
+                cell_v0: float | None = None, fold_cells: bool = False):
+    """Bitlines down to the column bottoms ``n_col`` (C,) and the 1T1R cells between the
+    wordline nodes ``n_wl`` and the bitline nodes.
+
+    Returns ``(n_bl, n_c)``: bitline nodes ``(R, C)`` and the cells' inner nodes (RRAM to
+    access device), or ``None`` when there is none (no access device, or folded cells).
+    """
+    R, C = G.shape
+    if r_bitline > 0:
+        n_bl = b.nodes(["bl" + c for c in cell]).reshape(R, C)
+        below = np.concatenate([n_bl[1:, :], n_col[None, :]], axis=0)
+        b.resistors(["rb" + c for c in cell], n_bl.ravel(), below.ravel(), np.full(R * C, r_bitline))
+    else:
+        n_bl = np.repeat(n_col[None, :], R, axis=0)
+    g = G.ravel()
+    n_c = None
+    if cell_v0 is not None and access is None:
+        b.sinh_cells(["bc" + c for c in cell], n_wl.ravel(), n_bl.ravel(), g, np.full(R * C, cell_v0))
+    elif access is None or fold_cells:
+        r_cell = 1.0 / g + (access.r_on if access is not None else 0.0)
+        b.resistors(["rc" + c for c in cell], n_wl.ravel(), n_bl.ravel(), r_cell)
+    else:
+        n_c = b.nodes(["c" + c for c in cell])
+        if cell_v0 is not None:
+            b.sinh_cells(["bc" + c for c in cell], n_wl.ravel(), n_c, g, np.full(R * C, cell_v0))
+        else:
+            b.resistors(["rc" + c for c in cell], n_wl.ravel(), n_c, 1.0 / g)
+        if isinstance(access, NMOSLevel1):
+            n_g = b.node("vg")
+            b.vsource("vg", "vg", "0", access.v_gate)
+            b.model(MOSModel(ACCESS_MODEL, "nmos", vto=access.vth, kp=access.kp, lambda_=access.lambda_))
+            b.mosfets(["m" + c for c in cell], n_c, np.full(R * C, n_g), n_bl.ravel(), np.zeros(R * C, np.int64),
+                      ACCESS_MODEL, access.w, access.l)
+        else:
+            b.resistors(["ra" + c for c in cell], n_c, n_bl.ravel(), np.full(R * C, access.r_on))
+    return n_bl, n_c
 
 def place_capacitors(b: NetlistBuilder, caps: Capacitances, *, n_in, n_wl, n_bl, n_col, n_sl, n_out,
                      n_cell=None, access: bool = True) -> None:
