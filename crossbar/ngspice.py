@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import threading
+from contextlib import contextmanager
 
 import numpy as np
 import xarray as xr
@@ -110,7 +111,14 @@ def loaded_circuits(ng=None) -> int:
         return sum(1 for line in ng.stdout.splitlines() if "\t" in line and line.split("\t")[-2].strip().isdigit())
 
 
-def _run_deck(ng, deck: str) -> dict:
+@contextmanager
+def loaded_deck(ng, deck: str, analysis: str, what: str, fatal=("singular", "error")):
+    """Load and run ``deck``; yield the name of the result plot (``analysis`` is its prefix,
+    ``"op"`` or ``"tran"``) and unload the circuit afterwards, on every path.
+
+    Raises :class:`BackendError` when ngspice fails, produces no ``what`` (e.g. "an
+    operating point"), or prints an error line containing one of ``fatal``.
+    """
     ng.clear_output()
     try:
         try:
@@ -119,15 +127,19 @@ def _run_deck(ng, deck: str) -> dict:
         except Exception as exc:  # PySpice's NgSpiceCircuitError / NgSpiceCommandError
             raise BackendError(f"ngspice failed: {exc}" + _errors(ng)) from None
         plot = ng.last_plot
-        if not plot or plot == "const" or not plot.startswith("op"):
-            raise BackendError("ngspice did not produce an operating point" + _errors(ng))
-        out = _vectors(ng, plot)
+        if not plot or not plot.startswith(analysis):
+            raise BackendError(f"ngspice did not produce {what}" + _errors(ng))
         err = _error_lines(ng)
-        if err and any(("singular" in e.lower() or "error" in e.lower()) for e in err):
+        if err and any(f in e.lower() for e in err for f in fatal):
             raise BackendError("ngspice reported: " + " | ".join(err[-5:]))
-        return out
+        yield plot
     finally:
         _unload(ng)
+
+
+def _run_deck(ng, deck: str) -> dict:
+    with loaded_deck(ng, deck, "op", "an operating point") as plot:
+        return _vectors(ng, plot)
 
 
 def _error_lines(ng) -> list:

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from crossbar.ngspice import _error_lines, _lock, _shared, _unload
+from crossbar.ngspice import _lock, _shared, loaded_deck
 from devices.errors import BackendError
 from netlists.netlist import Netlist
 from netlists.spice import DECK_OPTIONS, to_ngspice
@@ -140,24 +140,8 @@ def run_tran(deck: str, branches, nodes=()) -> tuple:
     """Run a ``.tran`` deck; returns ``(time, i, v)`` (seconds, ampere (T, branches), volt (T, nodes))."""
     with _lock:
         ng = _shared()
-        ng.clear_output()
-        try:
-            try:
-                ng.load_circuit(deck)
-                ng.run()
-            except Exception as exc:  # PySpice's NgSpiceCircuitError / NgSpiceCommandError
-                err = _error_lines(ng)
-                raise BackendError(f"ngspice failed: {exc}" + (": " + " | ".join(err[-5:]) if err else "")) from None
-            err = _error_lines(ng)
-            plot = ng.last_plot
-            if not plot or not plot.startswith("tran"):
-                raise BackendError("ngspice did not produce a transient result" + (": " + " | ".join(err[-5:]) if err else ""))
-            if err and any(("singular" in e.lower() or "error" in e.lower() or "too small" in e.lower()) for e in err):
-                raise BackendError("ngspice reported: " + " | ".join(err[-5:]))
-            names = ["time"] + [f"{b}#branch" for b in branches] + list(nodes)
-            vec = _vectors(ng, plot, names)
-        finally:
-            _unload(ng)
+        with loaded_deck(ng, deck, "tran", "a transient result", fatal=("singular", "error", "too small")) as plot:
+            vec = _vectors(ng, plot, ["time"] + [f"{b}#branch" for b in branches] + list(nodes))
     t = vec["time"]
     i = np.stack([vec[f"{b}#branch"] for b in branches], axis=1) if branches else np.zeros((t.size, 0))
     v = np.stack([vec[n] for n in nodes], axis=1) if nodes else None
