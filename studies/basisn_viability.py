@@ -41,11 +41,22 @@ class Viability(Study):
         p.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds")
         p.add_argument("--datasets", nargs="+", default=["mnist1d"], help="data sets (mnist1d, digits)")
         p.add_argument("--preset", default="neurram", help=f"base hardware preset, one of {PRESET_CHOICES}")
-        p.add_argument("--tg-r-on", type=_floats, nargs="+", default=[1e3, 1e2, 10.0], help="TG on-resistances, ohm")
-        p.add_argument("--g-max", type=_floats, nargs="+", default=[40e-6, 4e-6, 1e-6], help="cell g_max, S")
-        p.add_argument("--g-ratio", type=float, default=40.0, help="cell g_max / g_min")
-        p.add_argument("--r-wire", type=_floats, nargs="+", default=[2.5], help="wire segment resistances, ohm")
+        p.add_argument("--tg-r-on", type=_floats, nargs="+", default=None,
+                       help="TG on-resistances, ohm (default: the preset's)")
+        p.add_argument("--g-max", type=_floats, nargs="+", default=None, help="cell g_max, S (default: the preset's)")
+        p.add_argument("--g-ratio", type=float, default=None, help="cell g_max / g_min (default: the preset's)")
+        p.add_argument("--r-wire", type=_floats, nargs="+", default=None,
+                       help="wire segment resistances, ohm: wordlines, summing lines and bitlines (default: the preset's)")
+        p.add_argument("--r-bitline", type=float, default=None,
+                       help="bitline segment resistance, ohm, on every grid point (default: the --r-wire value, "
+                            "or the preset's without --r-wire)")
         p.add_argument("--encoding", default="differential", help="differential or reference")
+        p.add_argument("--no-repair-stuck", dest="repair_stuck", action="store_false",
+                       help="do not repair stuck cells through their differential partner at write time")
+        p.add_argument("--no-noise-aware", dest="noise_aware", action="store_false",
+                       help="feedback without the programming variation of fresh random chips")
+        p.add_argument("--feedback-lr", type=float, default=ViabilityConfig.feedback_lr,
+                       help="multiplier of the fine-tuning learning rates during feedback")
         p.add_argument("--eval-chips", type=int, default=2, help="fresh evaluation chips per grid point")
         p.add_argument("--feedback-epochs", type=int, default=5, help="feedback epochs")
         p.add_argument("--n-test", type=int, default=1000, help="test samples evaluated exactly")
@@ -55,10 +66,24 @@ class Viability(Study):
         if args.quick:
             return ViabilityConfig(datasets=("mnist1d",), seeds=(0,), ds=(64,), preset=args.preset,
                                    tg_r_on=(1e3, 1e2), g_max=(40e-6, 4e-6), r_wire=(2.5,), n_eval_chips=2,
-                                   feedback_epochs=3, n_test=1000, quick=True)
+                                   feedback_epochs=3, n_test=1000, quick=True, repair_stuck=args.repair_stuck,
+                                   noise_aware=args.noise_aware, feedback_lr=args.feedback_lr)
+        from basisn.circuit.preset import PRESETS
+
+        base = PRESETS.get(args.preset)
+        if base is None or args.preset not in PRESET_CHOICES:
+            return ViabilityConfig(preset=args.preset)  # raises the named error listing the presets
+        r_bitline = args.r_bitline
+        if args.r_wire is None and r_bitline is None and base.wires.r_bitline != base.wires.r_wordline:
+            r_bitline = base.wires.r_bitline
         return ViabilityConfig(datasets=tuple(args.datasets), seeds=tuple(args.seeds), ds=tuple(args.d),
-                               preset=args.preset, tg_r_on=tuple(args.tg_r_on), g_max=tuple(args.g_max),
-                               g_ratio=args.g_ratio, r_wire=tuple(args.r_wire), encoding=args.encoding,
+                               preset=args.preset,
+                               tg_r_on=tuple(args.tg_r_on or (base.tg.r_on,)),
+                               g_max=tuple(args.g_max or (base.cell.g_max,)),
+                               g_ratio=args.g_ratio or base.cell.g_max / base.cell.g_min,
+                               r_wire=tuple(args.r_wire or (base.wires.r_wordline,)), r_bitline=r_bitline,
+                               encoding=args.encoding, repair_stuck=args.repair_stuck, noise_aware=args.noise_aware,
+                               feedback_lr=args.feedback_lr,
                                n_eval_chips=args.eval_chips, feedback_epochs=args.feedback_epochs,
                                n_test=args.n_test, quick=not args.full)
 
@@ -69,7 +94,10 @@ class Viability(Study):
 
     def attrs(self, config):
         return {"n_test": config.n_test, "n_eval_chips": config.n_eval_chips, "feedback_epochs": config.feedback_epochs,
-                "preset": config.preset, "g_ratio": config.g_ratio, "encoding": config.encoding}
+                "preset": config.preset, "g_ratio": config.g_ratio, "encoding": config.encoding,
+                "r_bitline": "r_wire" if config.r_bitline is None else config.r_bitline,
+                "repair_stuck": int(config.repair_stuck), "noise_aware": int(config.noise_aware),
+                "feedback_lr": config.feedback_lr}
 
     def tasks(self, config):
         return [Task(f"{name}/seed={s}/d={d}", params=(name, s, d), cost=float(d) ** 1.5)

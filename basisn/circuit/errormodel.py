@@ -311,9 +311,8 @@ class TwinModel:
         from .crossbars import CircuitCrossbar
 
         m = map_basis(B, self.preset)
-        g = m.g_nominal
-        if self.known_stuck and m.stuck is not None:  # a tested chip's stuck-cell map is known
-            g = self.preset.cell.apply_stuck(g, m.stuck)
+        # a tested chip's stuck-cell map is known (and, with repair_stuck, so are the retargeted partners)
+        g = m.g_written if self.known_stuck else m.g_nominal
         acc = self.preset.access
         g_rram = g.copy() if acc is None else 1.0 / (1.0 / g - access_r_on(acc))
         twin = dataclasses.replace(m, g_cell=g, g_rram=g_rram, g_rram_t0=g_rram)

@@ -19,6 +19,10 @@
 ``ExactCorrection(preset, every)``
     Optional hardware in the loop during training: every ``every`` batches the layers
     are measured exactly and the model is corrected by the measured difference.
+``ChipNoise(model, seed)``
+    Training for chips feedback never sees: every forward pass adds the first-order
+    effect of a fresh random chip's programming (its own write-verify residuals, stuck
+    cells and, with ``repair_stuck``, their repair) to the model's weights.
 ``feedback_train(net, data, model, cfg)``
     Gain calibration, then ``train_alternating`` (coefficient epochs, then basis epochs) inside
     ``circuit_aware(net, ModelCrossbar(model))``; during basis epochs the model follows
@@ -39,7 +43,8 @@ from .crossbars import CircuitCrossbar, ModelCrossbar, effective_weight, pattern
 from .mapping import map_basis
 from .measure import ChipSystem, chip_system
 
-__all__ = ["network_steps", "circuit_aware", "ExactCorrection", "calibrate_gains", "reproject", "feedback_train"]
+__all__ = ["network_steps", "circuit_aware", "ExactCorrection", "ChipNoise", "calibrate_gains", "reproject",
+           "feedback_train"]
 
 
 def network_steps(net, K: int) -> list:
@@ -108,8 +113,78 @@ class ExactCorrection:
         return self._delta[key]
 
 
+NOISE_CHIP_SEEDS = 10 ** 10
+"""Chip seeds of :class:`ChipNoise` samples start here, far above every training and
+evaluation chip seed, so training never draws the programming of a chip it is evaluated on."""
+
+
+class ChipNoise:
+    """Programming variation of fresh chips, sampled during training (noise-aware feedback).
+
+    Training on one chip (its model and its measured corrections) learns that chip; the
+    network then meets other chips with their own write-verify residuals and stuck cells.
+    ``ChipNoise`` draws a fresh random chip of the model's preset (a chip seed from
+    :data:`NOISE_CHIP_SEEDS` up, never a training or evaluation chip) for every forward
+    pass, writes the current basis into it with :func:`~basisn.circuit.mapping.map_basis`
+    (the same write-verify, stuck-cell and repair rules as a real chip) and adds its
+    deviation from the nominal levels to the model's weights, to first order: physical
+    column ``c`` changes the logical column's transfer by ``a_c (G_c - G_c,nominal) /
+    gain``, ``a_c`` the column's gain in the model (wire and TG loading).
+
+    Parameters
+    ----------
+    model : TwinModel or ErrorModel
+        The model training runs through (its preset and column gains).
+    seed : int
+        Seed of the sampled chip seeds (>= 0).
+    n_cores : int
+        BasisN layers of the network: one chip is drawn per forward pass (every
+        ``n_cores`` weight evaluations), shared by the layers as they share the chip.
+    """
+
+    def __init__(self, model, seed: int = 0, n_cores: int = 1):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ParameterError(f"ChipNoise seed must be an integer >= 0, got {seed!r}")
+        if isinstance(n_cores, bool) or not isinstance(n_cores, (int, np.integer)) or n_cores < 1:
+            raise ParameterError(f"ChipNoise n_cores must be an integer >= 1, got {n_cores!r}")
+        gm = getattr(model, "_gain_model", model)
+        self.gains = np.array(getattr(gm, "_gains_now", gm.gains), float)
+        self.preset = model.preset
+        self.d = int(model.d)
+        self.n_cores = int(n_cores)
+        self._rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x6E6F]))
+        self._calls = 0
+        self._E = None
+        self.samples = 0
+
+    def sample(self, B) -> np.ndarray:
+        """Draw a fresh chip holding ``B``: its deviation from the nominal transfer (d, d), weight units."""
+        import dataclasses
+
+        seed = NOISE_CHIP_SEEDS + int(self._rng.integers(0, 10 ** 9))
+        m = map_basis(B, dataclasses.replace(self.preset, chip_seed=seed))
+        dg = (m.g_cell - m.g_nominal) * self.gains[None, :] / m.gain
+        if self.preset.encoding == "differential":
+            E = (dg[:, 0::2] - dg[:, 1::2]).T
+        else:
+            E = (dg[:, :self.d] - dg[:, [self.d]]).T
+        self.samples += 1
+        return E
+
+    def rows(self, planes) -> np.ndarray:
+        return np.asarray(planes, float) @ self._E
+
+    def delta(self, core) -> np.ndarray:
+        """The weight change (padded, weight units) the current sampled chip makes to ``core``."""
+        if self._E is None or self._calls % self.n_cores == 0:
+            self._E = self.sample(core.basis.effective())
+        self._calls += 1
+        return effective_weight(core, self)
+
+
 @contextmanager
-def circuit_aware(net, crossbar, follow_basis=None, correction: ExactCorrection | None = None):
+def circuit_aware(net, crossbar, follow_basis=None, correction: ExactCorrection | None = None,
+                  noise: ChipNoise | None = None):
     """Route every core's ``weight()`` through ``crossbar`` while the context is open.
 
     Parameters
@@ -121,6 +196,8 @@ def circuit_aware(net, crossbar, follow_basis=None, correction: ExactCorrection 
         model's :meth:`set_basis`).
     correction : ExactCorrection, optional
         Adds the periodically measured difference between circuit and model.
+    noise : ChipNoise, optional
+        Adds a fresh random chip's programming deviation on every forward pass.
     """
     if getattr(crossbar, "d", None) != net.d:
         raise ParameterError(f"crossbar size d = {getattr(crossbar, 'd', None)!r} does not match the network's d = {net.d}")
@@ -133,6 +210,8 @@ def circuit_aware(net, crossbar, follow_basis=None, correction: ExactCorrection 
             w = effective_weight(core, crossbar)
             if correction is not None:
                 w = w + correction.delta(core, w)
+            if noise is not None:
+                w = w + noise.delta(core)
             return w if padded else w[:, :core.fan_in]
         return weight
 
@@ -190,7 +269,7 @@ def reproject(net, model) -> None:
 
 
 def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = False, init: str = "reproject",
-                   exact_every: int | None = None, first_write: int = 1):
+                   exact_every: int | None = None, first_write: int = 1, noise: ChipNoise | None = None):
     """Algorithm 1 under the error model (see the module docstring); returns the History.
 
     ``init``: ``"reproject"`` (default) starts from the coefficients of the wanted
@@ -199,7 +278,8 @@ def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = Fa
     ideal-trained coefficients. ``exact_every``: measure the layers exactly every that
     many batches and correct the model by the measured difference (:class:`ExactCorrection`;
     None: the model alone), each round on a fresh write of the training chip starting at
-    ``first_write``. ``data``'s test split is only reported per epoch (pass a validation
+    ``first_write``. ``noise``: train under the programming variation of fresh random chips
+    (:class:`ChipNoise`). ``data``'s test split is only reported per epoch (pass a validation
     split there; the study does).
     The model follows the basis only when ``cfg.t_basis > 0``; it is left at the basis
     it was fitted for afterwards.
@@ -215,7 +295,7 @@ def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = Fa
     B0 = model.basis
     try:
         corr = None if exact_every is None else ExactCorrection(model.preset, exact_every, first_write)
-        with circuit_aware(net, xb, follow_basis=follow, correction=corr):
+        with circuit_aware(net, xb, follow_basis=follow, correction=corr, noise=noise):
             hist = train_alternating(net, data, cfg, progress=progress)
     finally:
         model.set_basis(B0)

@@ -88,6 +88,18 @@ class CrossbarMapping:
     """Time after programming of the read, second (conductances drifted to it)."""
     g_rram_t0: np.ndarray | None = field(default=None, repr=False)
     """RRAM conductances at the verify read (before drift), siemens, (d, n_cols)."""
+    g_target: np.ndarray | None = field(default=None, repr=False)
+    """Levels the write aimed at, siemens, (d, n_cols): ``g_nominal`` with, under
+    ``preset.repair_stuck``, the partners of stuck cells retargeted (None: ``g_nominal``)."""
+    repaired: int = 0
+    """Cells retargeted to repair a stuck partner (``preset.repair_stuck``)."""
+
+    @property
+    def g_written(self) -> np.ndarray:
+        """The nominal chip of this write: the aimed-at levels with the stuck cells at their stuck
+        conductance, no programming variation (siemens, (d, n_cols))."""
+        g = self.g_nominal if self.g_target is None else self.g_target
+        return g if self.stuck is None else self.preset.cell.apply_stuck(g, self.stuck)
 
     @property
     def d(self) -> int:
@@ -274,21 +286,48 @@ def map_basis(B, preset: HardwarePreset, write: int = 0) -> CrossbarMapping:
     g_nom = cell.quantize(target)
     if isinstance(write, bool) or not isinstance(write, (int, np.integer)) or write < 0:
         raise ParameterError(f"write must be an integer >= 0 (index of the write on the chip), got {write!r}")
-    g_cell, pulses = cell.write_verify(target, preset.chip_seed, int(write))
     stuck = cell.stuck_mask(target.shape, preset.chip_seed)
+    g_aim, n_repaired = g_nom, 0
+    if preset.repair_stuck and stuck.any():
+        g_aim, n_repaired = _repair_pairs(g_nom, stuck, cell)
+    g_cell, pulses = cell.write_verify(g_aim, preset.chip_seed, int(write))
     if stuck.any():
         g_cell = cell.apply_stuck(g_cell, stuck)
     else:
         stuck = None
     g_rram = _calibrate(g_cell, preset.access)
     ro = []
-    for a in (B, g_cell, g_rram, g_nom):
+    for a in (B, g_cell, g_rram, g_nom, g_aim):
         a = a.copy()
         a.setflags(write=False)
         ro.append(a)
     return CrossbarMapping(preset=preset, basis=ro[0], b_max=b_max, gain=float(gain), g_cell=ro[1], g_rram=ro[2],
                            g_nominal=ro[3], write=int(write), pulses=int(pulses.sum()), stuck=stuck,
-                           t=float(cell.drift_t0), g_rram_t0=ro[2])
+                           t=float(cell.drift_t0), g_rram_t0=ro[2], g_target=ro[4] if n_repaired else None,
+                           repaired=int(n_repaired))
+
+
+def _repair_pairs(g_nom, stuck, cell):
+    """Retarget the free partner of every stuck cell of a differential pair (columns ``2l``, ``2l+1``).
+
+    A pair holds ``G+ - G- = D`` (the quantized levels). With ``G+`` stuck at ``s`` the
+    partner is aimed at ``s - D``; with ``G-`` stuck, ``G+`` at ``s + D``; clipped to the
+    cell's range (a stuck-at-``g_min`` cell whose weight needs ``G+ > G-`` cannot be fully
+    repaired) and rounded to a level. Pairs with both cells stuck are left alone.
+
+    Returns the aimed-at levels (siemens) and the number of retargeted cells.
+    """
+    g = np.array(g_nom, float)
+    sp, sm = stuck[:, 0::2], stuck[:, 1::2]
+    D = g_nom[:, 0::2] - g_nom[:, 1::2]
+    s_val = np.where(stuck > 0, cell.g_max, cell.g_min)
+    fix_m = (sp != 0) & (sm == 0)  # G+ stuck: retarget G-
+    fix_p = (sm != 0) & (sp == 0)  # G- stuck: retarget G+
+    gm, gp = g[:, 1::2], g[:, 0::2]
+    gm[fix_m] = (s_val[:, 0::2] - D)[fix_m]
+    gp[fix_p] = (s_val[:, 1::2] + D)[fix_p]
+    g = cell.quantize(np.clip(g, cell.g_min, cell.g_max))
+    return g, int(fix_m.sum() + fix_p.sum())
 
 
 def input_scale(x_max: float, v_read: float) -> float:

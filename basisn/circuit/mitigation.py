@@ -31,11 +31,14 @@ RANGES = {
     "g_ratio": (2.0, 1e4),
     "tg_r_on": (1e-3, 1e5),
     "r_wire": (0.0, 100.0),
+    "r_bitline": (0.0, 100.0),
     "v_read": V_READ_RANGE,
     "encoding": ENCODINGS,
+    "repair_stuck": (True, False),
 }
 """Allowed values: ``g_max`` siemens, ``g_ratio`` = g_max / g_min (dimensionless), ``tg_r_on``
-ohm, ``r_wire`` ohm per segment (wordline, bitline and summing line alike), ``v_read`` volt,
+ohm, ``r_wire`` ohm per segment (wordline, bitline and summing line alike unless ``r_bitline``
+is given), ``r_bitline`` ohm per bitline segment, ``v_read`` volt,
 ``encoding`` one of the names."""
 
 
@@ -59,13 +62,18 @@ class Mitigation:
     """TG on-resistance, ohm (a wider TG: lower)."""
     r_wire: float | None = None
     """Wire resistance per segment, ohm, for wordlines, bitlines and summing lines."""
+    r_bitline: float | None = None
+    """Bitline resistance per segment, ohm, when it differs from ``r_wire`` (a 1T1R cell is
+    longer in one direction: NeuroSim's 4F x 12F cell gives 0.31 / 0.94 ohm at 130 nm)."""
     v_read: float | None = None
     """Full-scale read voltage, volt."""
     encoding: str | None = None
     """Signed encoding: "differential" or "reference"."""
+    repair_stuck: bool | None = None
+    """Write-verify repairs stuck cells through the other cell of their differential pair."""
 
     def __post_init__(self):
-        for f in ("g_max", "g_ratio", "tg_r_on", "r_wire", "v_read"):
+        for f in ("g_max", "g_ratio", "tg_r_on", "r_wire", "r_bitline", "v_read"):
             v = getattr(self, f)
             if v is not None:
                 object.__setattr__(self, f, _num(f, v))
@@ -73,6 +81,8 @@ class Mitigation:
             raise ParameterError(f"Mitigation.tg_r_on must be > 0 ohm, got {self.tg_r_on!r}")
         if self.encoding is not None and self.encoding not in ENCODINGS:
             raise ParameterError(f"Mitigation.encoding = {self.encoding!r}; allowed: {ENCODINGS} or None")
+        if self.repair_stuck is not None and not isinstance(self.repair_stuck, bool):
+            raise ParameterError(f"Mitigation.repair_stuck = {self.repair_stuck!r}; allowed: True, False or None")
 
     def label(self) -> str:
         """Short text naming the choices made (``"none"`` if none)."""
@@ -85,10 +95,14 @@ class Mitigation:
             parts.append(f"r_on={self.tg_r_on:g}ohm")
         if self.r_wire is not None:
             parts.append(f"r_wire={self.r_wire:g}ohm")
+        if self.r_bitline is not None:
+            parts.append(f"r_bitline={self.r_bitline:g}ohm")
         if self.v_read is not None:
             parts.append(f"v_read={self.v_read:g}V")
         if self.encoding is not None:
             parts.append(self.encoding)
+        if self.repair_stuck is not None:
+            parts.append("repair" if self.repair_stuck else "no-repair")
         return ",".join(parts) or "none"
 
     def apply(self, preset: HardwarePreset) -> HardwarePreset:
@@ -110,12 +124,18 @@ class Mitigation:
             changes["cell"] = dataclasses.replace(cell, g_max=g_max, g_min=g_max / ratio)
         if self.tg_r_on is not None:
             changes["tg"] = TransmissionGate(r_on=self.tg_r_on, r_off=preset.tg.r_off)
-        if self.r_wire is not None:
-            changes["wires"] = Wires(self.r_wire, self.r_wire, self.r_wire)
+        if self.r_wire is not None or self.r_bitline is not None:
+            w = preset.wires
+            r = self.r_wire
+            changes["wires"] = Wires(w.r_wordline if r is None else r,
+                                     self.r_bitline if self.r_bitline is not None else (w.r_bitline if r is None else r),
+                                     w.r_summing if r is None else r)
         if self.v_read is not None:
             changes["v_read"] = self.v_read
         if self.encoding is not None:
             changes["encoding"] = self.encoding
+        if self.repair_stuck is not None:
+            changes["repair_stuck"] = self.repair_stuck
         return dataclasses.replace(preset, **changes)
 
 

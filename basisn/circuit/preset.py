@@ -88,6 +88,11 @@ class HardwarePreset:
     chip_seed: int = 0
     """Seed of the chip: its stuck cells and drift exponents; write ``w`` draws its
     programming residuals from ``(chip_seed, w)``."""
+    repair_stuck: bool = False
+    """Differential encoding only: write-verify finds the cells that do not move (stuck)
+    and retargets the other cell of the pair so that the pair still holds its weight
+    (``G- = G_stuck - gain * b`` for a stuck ``G+``, and the mirror case), as far as the
+    partner's range allows (see :func:`~basisn.circuit.mapping.map_basis`)."""
 
     def __post_init__(self):
         n = type(self).__name__
@@ -120,6 +125,11 @@ class HardwarePreset:
             raise ParameterError(f"{n}.readout must be a devices.Readout, got {type(self.readout).__name__}")
         if isinstance(self.chip_seed, bool) or not isinstance(self.chip_seed, int) or self.chip_seed < 0:
             raise ParameterError(f"{n}.chip_seed must be an integer >= 0, got {self.chip_seed!r}")
+        if not isinstance(self.repair_stuck, bool):
+            raise ParameterError(f"{n}.repair_stuck must be True or False, got {self.repair_stuck!r}")
+        if self.repair_stuck and self.encoding != "differential":
+            raise ParameterError(f"{n}.repair_stuck needs the differential encoding (a stuck cell is repaired by "
+                                 f"the other cell of its pair); encoding is {self.encoding!r}")
 
     @property
     def nonlinear(self) -> bool:
@@ -170,6 +180,16 @@ PRESETS = {
     # two levels per side the range is chosen to minimise the quantization error (weight_range="optimal").
     "binary": HardwarePreset(name="binary", cell=_cheap(1), wires=_WIRES, tg=TransmissionGate(r_on=2e3, r_off=1e9),
                              access=_ACCESS, weight_range="optimal", readout=_ADC8),
+    # The paper-scale design point (issue 13), every value from a source or the TG study's design rule:
+    # cells 0.1-1 uS (TG study: 0.1-1 uS cells sum within 1 % at r_on <= 144 ohm), TG 100 ohm on (the same rule),
+    # wires of a 130 nm 1T1R array from NeuroSim V1.3 (neurosim/DNN_NeuroSim_V1.3, Param.cpp: Cu resistivity
+    # 2.20e-8 ohm m, width 175 nm, aspect ratio 1.6 -> 0.449 ohm/um; 4F x 12F cell -> 0.94 ohm per segment along
+    # the 12F wordline, 0.31 ohm along the 4F bitline; summing lines taken as the wordline metal). Programming
+    # variation, stuck cells, drift and read noise stay the NeuRRAM chip cell's (*assumption*, see devices.presets);
+    # 1 kohm linear access (*assumption*; 0.1 % of a 1 Mohm cell); 8-bit ADC; stuck cells repaired in their pair.
+    "rule130": HardwarePreset(name="rule130", cell=dataclasses.replace(_NEURRAM, g_max=1e-6, g_min=1e-7),
+                              wires=Wires(0.94, 0.31, 0.94), tg=TransmissionGate(r_on=100.0, r_off=1e9),
+                              access=_ACCESS, readout=_ADC8, repair_stuck=True),
     # FACTS.md planning cell (1-100 uS, 4 bit) with the NeuRRAM chip effects, 2.5 ohm wires, 1 kohm TG.
     "facts": HardwarePreset(name="facts", cell=dataclasses.replace(_NEURRAM, g_max=100e-6), wires=_WIRES,
                             tg=TransmissionGate(r_on=1e3, r_off=1e9), access=_ACCESS, readout=_ADC8),

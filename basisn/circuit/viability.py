@@ -85,7 +85,7 @@ def preset_at(preset: HardwarePreset, d: int, K: int | None = None) -> HardwareP
 
 
 # ---------------------------------------------------------------------- the viability study
-PRESET_CHOICES = ("neurram", "facts", "lowbit", "weak_tg", "binary", "ideal")
+PRESET_CHOICES = ("neurram", "rule130", "facts", "lowbit", "weak_tg", "binary", "ideal")
 """Base presets the viability study accepts."""
 
 
@@ -110,7 +110,10 @@ class ViabilityConfig:
     g_ratio: float = 40.0
     """Cell on/off ratio ``g_max / g_min`` on the grid."""
     r_wire: tuple = (2.5,)
-    """Wire resistances per segment of the grid, ohm."""
+    """Wire resistances per segment of the grid, ohm (wordlines, summing lines and, unless
+    ``r_bitline`` is set, bitlines)."""
+    r_bitline: float | None = None
+    """Bitline resistance per segment on every grid point, ohm (None: ``r_wire``)."""
     encoding: str = "differential"
     """Signed encoding on every grid point."""
     n_eval_chips: int = 2
@@ -121,6 +124,14 @@ class ViabilityConfig:
     """Test samples evaluated circuit-exactly (at most the test split)."""
     quick: bool = True
     """Short float and BasisN training (the quick protocols)."""
+    repair_stuck: bool = True
+    """Write-verify repairs stuck cells through the other cell of their differential pair
+    (:attr:`HardwarePreset.repair_stuck`) on every chip; needs the differential encoding."""
+    noise_aware: bool = True
+    """Feedback trains under the programming variation of fresh random chips
+    (:class:`~basisn.circuit.feedback.ChipNoise`; the twin then holds no stuck cells)."""
+    feedback_lr: float = 1.0
+    """Multiplier of the protocol's fine-tuning learning rates during feedback, (0, 100]."""
 
     def __post_init__(self):
         from devices import _check
@@ -151,6 +162,12 @@ class ViabilityConfig:
         _check.integer(n, "n_eval_chips", self.n_eval_chips, 1, 100)
         _check.integer(n, "feedback_epochs", self.feedback_epochs, 1, 200)
         _check.integer(n, "n_test", self.n_test, 1, 100_000)
+        _check.flag(n, "repair_stuck", self.repair_stuck)
+        _check.flag(n, "noise_aware", self.noise_aware)
+        _check.number(n, "feedback_lr", self.feedback_lr, lo=0.0, hi=100.0, lo_open=True)
+        if self.repair_stuck and self.encoding == "reference":
+            raise ParameterError(f"{n}: repair_stuck needs the differential encoding, got encoding {self.encoding!r}; "
+                                 "pass repair_stuck=False (--no-repair-stuck) with the reference encoding")
         for f in ("tg_r_on", "g_max", "r_wire"):
             if not getattr(self, f):
                 raise ParameterError(f"{n}.{f} needs at least one value")
@@ -166,7 +183,8 @@ class ViabilityConfig:
         """The hardware grid as :class:`~basisn.circuit.mitigation.Mitigation` objects (r_on, g_max, r_wire order)."""
         from .mitigation import Mitigation
 
-        return [Mitigation(g_max=g, g_ratio=self.g_ratio, tg_r_on=r, r_wire=w, encoding=self.encoding)
+        return [Mitigation(g_max=g, g_ratio=self.g_ratio, tg_r_on=r, r_wire=w, r_bitline=self.r_bitline,
+                           encoding=self.encoding, repair_stuck=self.repair_stuck)
                 for r in self.tg_r_on for g in self.g_max for w in self.r_wire]
 
 
@@ -185,7 +203,7 @@ def run_viability_task(cfg: ViabilityConfig, dataset: str, seed: int, d: int, lo
     from basisn.training import evaluate, train_alternating, train_float
 
     from .chips import chip_accuracy, evaluation_chips, training_chip, write_network
-    from .feedback import network_steps
+    from .feedback import ChipNoise, network_steps
     from .hwgrad import feedback_train_hw
     from .loop import _feedback_cfg, _protocol, calibration_inputs, split_validation
 
@@ -205,7 +223,9 @@ def run_viability_task(cfg: ViabilityConfig, dataset: str, seed: int, d: int, lo
     out["acc_ideal"] = evaluate(net, xt, yt, crossbar=net.ideal_crossbar())
     out["t_train"] = time.perf_counter() - t0
     log(f"[{dataset} seed {seed} d {d}] float {100 * out['acc_float']:.1f} %, ideal BasisN {100 * out['acc_ideal']:.1f} %")
-    fb_cfg = dataclasses.replace(_feedback_cfg(proto, _FbShim(cfg.feedback_epochs), seed))
+    fb_cfg = _feedback_cfg(proto, _FbShim(cfg.feedback_epochs), seed)
+    fb_cfg = dataclasses.replace(fb_cfg, eta_coeffs=fb_cfg.eta_coeffs * cfg.feedback_lr,
+                                 eta_basis=fb_cfg.eta_basis * cfg.feedback_lr)
     every = -(-len(fit.y_train) // fb_cfg.batch_size)
     base = preset_at(cfg.base(), d, cfg.K)
     points = []
@@ -219,11 +239,12 @@ def run_viability_task(cfg: ViabilityConfig, dataset: str, seed: int, d: int, lo
                                          (ev.chip_seed, 0, 1))[0] for ev in evals]
         r["t_before"] = (time.perf_counter() - t1) / len(evals)
         t1 = time.perf_counter()
-        model = TwinModel(train, net.basis.effective())
+        model = TwinModel(train, net.basis.effective(), known_stuck=not cfg.noise_aware)
         steps = network_steps(net, preset.K)
         r["res_twin"] = residual(model, write_network(net, train, write=1), steps[1::2] or steps).model
         fb = copy.deepcopy(net)
-        hist = feedback_train_hw(fb, fit, model, fb_cfg, exact_every=every, first_write=2)
+        noise = ChipNoise(model, seed, n_cores=len(fb.cores())) if cfg.noise_aware else None
+        hist = feedback_train_hw(fb, fit, model, fb_cfg, exact_every=every, first_write=2, noise=noise)
         r["t_feedback"] = time.perf_counter() - t1
         r["rebuilds"] = model.rebuilds
         r["acc_after"] = [chip_accuracy(fb, write_network(fb, ev, write=1), xt, yt, x_cal, preset.readout,
