@@ -307,7 +307,7 @@ def solve_ngspice(netlist: Netlist, sources=None, *, keep_voltages: bool = True,
         options = SolverOptions()
     elif not isinstance(options, SolverOptions):
         raise ParameterError(f"options must be a crossbar.SolverOptions, got {type(options).__name__}")
-    to_ngspice(netlist)  # names and cards first: a netlist that cannot be written safely is refused as such
+    deck = to_ngspice(netlist)  # names and cards first: a netlist that cannot be written safely is refused as such
     check_topology(netlist)
     vdc, idc, batched = source_values(netlist, sources)
     S = vdc.shape[0]
@@ -319,8 +319,9 @@ def solve_ngspice(netlist: Netlist, sources=None, *, keep_voltages: bool = True,
     with _lock:
         ng = _shared()
         for s in range(S):
-            net = netlist.with_sources(dict(zip(names, np.concatenate([vdc[s], idc[s]]).tolist()))) if sources else netlist
-            res = _run_deck(ng, to_ngspice(net))
+            if sources:  # this sample's source values: its own deck
+                deck = to_ngspice(netlist.with_sources(dict(zip(names, np.concatenate([vdc[s], idc[s]]).tolist()))))
+            res = _run_deck(ng, deck)
             v[s] = [_lookup(res, n, f"v({n})") for n in nodes]
             i[s] = [_lookup(res, f"{b}#branch", f"i({b})") for b in branches]
     check_finite(v, i)
