@@ -1,6 +1,6 @@
 """Benchmark the native solver against ngspice, and the circuit-exact loop (prints tables, archives to HDF5).
 
-    python studies/bench_solver.py                 # N = 32..512, ngspice up to N=128, then the loop at d = 256 (about 3-4 minutes)
+    python studies/bench_solver.py                 # N = 32..512, ngspice up to N=128, then the loop at d = 256 (2-4 minutes)
     python studies/bench_solver.py --big           # adds N = 1024
     python studies/bench_solver.py --sizes 32 64 --ngspice-max 64 --loop-d 0 --out /tmp/b.h5
     python studies/bench_solver.py --loop-only --direct-steps 20   # only the loop benchmark (issue 13)
