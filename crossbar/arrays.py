@@ -43,7 +43,7 @@ import xarray as xr
 from crossbar.array_netlist import _conductances, _devices, grid_voltages, mvm_netlist  # noqa: F401 (re-exported)
 from crossbar.native import accuracy
 from crossbar.native.factor import HAVE_CHOLMOD, Factor
-from crossbar.native.options import SolverOptions, blas_threads
+from crossbar.native.options import SolverOptions, blas_threads, options_or_default
 from devices import _check
 from devices.errors import ParameterError
 from devices.transistors import LinearAccessTransistor, TransmissionGate
@@ -328,9 +328,7 @@ def mvm(G, v, *, wires: Wires | None = None, access=None, tg=None, sense: str = 
     ((4, 3), True)
     """
     G, X, wires = _validate(G, v, wires, access, tg, sense)
-    options = SolverOptions() if options is None else options
-    if not isinstance(options, SolverOptions):
-        raise ParameterError(f"options must be a crossbar.SolverOptions, got {type(options).__name__}")
+    options = options_or_default(options)
     _check.choice("mvm", "backend", backend, ("native", "ngspice"))
     linear = isinstance(access, (type(None), LinearAccessTransistor)) and isinstance(tg, (type(None), TransmissionGate))
     with blas_threads(options.blas_threads):

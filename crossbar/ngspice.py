@@ -26,12 +26,12 @@ import xarray as xr
 from crossbar.mosfet import level1
 from crossbar.native import accuracy
 from crossbar.native.accuracy import check_finite
-from crossbar.native.options import GMIN, SolverOptions
+from crossbar.native.options import GMIN, SolverOptions, options_or_default
 from crossbar.native.stamps import mos_params
 from crossbar.native.dataset import branch_names, to_dataset
 from crossbar.native.sources import source_values
-from crossbar.topology import check_topology
-from devices.errors import BackendError, NetlistError, ParameterError
+from crossbar.topology import check_netlist, check_topology
+from devices.errors import BackendError
 from netlists.netlist import Netlist
 from netlists.spice import to_ngspice
 
@@ -301,13 +301,9 @@ def solve_ngspice(netlist: Netlist, sources=None, *, keep_voltages: bool = True,
         ngspice returned a non-finite value, or branch currents below their rounding
         floor (ngspice does not refine; use the native backend for such circuits).
     """
-    if not isinstance(netlist, Netlist):
-        raise NetlistError(f"solve_ngspice takes a netlists.Netlist, got {type(netlist).__name__}")
-    if options is None:
-        options = SolverOptions()
-    elif not isinstance(options, SolverOptions):
-        raise ParameterError(f"options must be a crossbar.SolverOptions, got {type(options).__name__}")
-    to_ngspice(netlist)  # names and cards first: a netlist that cannot be written safely is refused as such
+    check_netlist(netlist, "solve_ngspice")
+    options = options_or_default(options)
+    deck = to_ngspice(netlist)  # names and cards first: a netlist that cannot be written safely is refused as such
     check_topology(netlist)
     vdc, idc, batched = source_values(netlist, sources)
     S = vdc.shape[0]
@@ -319,8 +315,9 @@ def solve_ngspice(netlist: Netlist, sources=None, *, keep_voltages: bool = True,
     with _lock:
         ng = _shared()
         for s in range(S):
-            net = netlist.with_sources(dict(zip(names, np.concatenate([vdc[s], idc[s]]).tolist()))) if sources else netlist
-            res = _run_deck(ng, to_ngspice(net))
+            if sources:  # this sample's source values: its own deck
+                deck = to_ngspice(netlist.with_sources(dict(zip(names, np.concatenate([vdc[s], idc[s]]).tolist()))))
+            res = _run_deck(ng, deck)
             v[s] = [_lookup(res, n, f"v({n})") for n in nodes]
             i[s] = [_lookup(res, f"{b}#branch", f"i({b})") for b in branches]
     check_finite(v, i)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import xarray as xr
 
 from crossbar.native import SolverOptions, prepare
+from crossbar.topology import check_netlist
 from devices.errors import NetlistError
 from netlists.netlist import Netlist
 
@@ -71,8 +72,7 @@ def solve(netlist: Netlist, backend: str = "native", sources=None, *, keep_volta
     >>> batch.i.dims, batch.i.sel(branch="v1").values.round(9).tolist()
     (('sample', 'branch'), [-0.000125, -0.00025, -0.0005])
     """
-    if not isinstance(netlist, Netlist):
-        raise NetlistError(f"solve() takes a netlists.Netlist, got {type(netlist).__name__}")
+    check_netlist(netlist, "solve()")
     if backend == "native":
         return prepare(netlist, options).solve(sources, keep_voltages=keep_voltages)
     if backend == "ngspice":

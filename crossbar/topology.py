@@ -1,4 +1,4 @@
-"""Checks made before any backend solves: an empty netlist, voltage-source loops and
+"""Checks made before any backend solves: the netlist argument, an empty netlist, voltage-source loops and
 floating nodes (both backends run them, so both raise the same named errors)."""
 
 from __future__ import annotations
@@ -10,7 +10,14 @@ from scipy.sparse.csgraph import connected_components
 from devices.errors import FloatingNodeError, NetlistError, VoltageSourceLoopError
 from netlists.netlist import Netlist
 
-__all__ = ["check_not_empty", "check_conductances", "check_source_loops", "check_floating", "check_topology"]
+__all__ = ["check_netlist", "check_not_empty", "check_conductances", "check_source_loops", "check_floating", "check_topology"]
+
+
+def check_netlist(netlist, caller: str) -> None:
+    """Raise :class:`NetlistError` when ``netlist`` (an argument of ``caller``, e.g.
+    ``"solve()"``) is not a :class:`netlists.Netlist`."""
+    if not isinstance(netlist, Netlist):
+        raise NetlistError(f"{caller} takes a netlists.Netlist, got {type(netlist).__name__}")
 
 
 def check_not_empty(netlist: Netlist) -> None:

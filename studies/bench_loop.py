@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 
-from basisn.circuit.bench import bench_exact_evaluation
+from basisn.circuit.bench import bench_exact_evaluation, exact_evaluation_report
 from basisn.circuit.preset import PRESETS
 from devices.errors import XbarError
 
@@ -44,25 +44,9 @@ def main(argv=None) -> int:
         print(f"bench_loop: {exc}", file=sys.stderr)
         return 2
     load1 = os.getloadavg()[0]
-    ext = (f"{r['direct_steps_measured']} of {r['n_steps']} steps re-solved, the rest counted at their mean"
-           if r["extrapolated"] else f"all {r['n_steps']} steps re-solved")
-    print(f"\nd = {r['d']}, K = {r['K']}, preset {r['preset']}, {r['n_samples']} MNIST-1D test samples, "
-          f"{r['n_steps']} distinct scheduled steps")
-    print(f"one scheduled step (fast path, {r['n_timed_steps']} steps timed uncached): median {1e3 * r['step_median_s']:.1f} ms "
-          f"wall, {1e3 * r['step_median_cpu_s']:.1f} ms CPU (max {1e3 * r['step_max_s']:.1f} ms) [target <= 50 ms: "
-          f"{'met' if r['step_median_s'] <= 0.05 else 'NOT met'}]")
-    print(f"one full step (all {r['d']} columns closed over {r['K']} sets, 10 timed): median "
-          f"{1e3 * r['full_step_median_s']:.1f} ms wall, {1e3 * r['full_step_median_cpu_s']:.1f} ms CPU [target <= 50 ms: "
-          f"{'met' if r['full_step_median_s'] <= 0.05 else 'NOT met'}]")
-    print(f"fast exact evaluation: {r['fast_total_s']:.2f} s wall ({r['setup_s']:.2f} s chip factorization + "
-          f"{r['eval_fast_s']:.2f} s steps and batching), {r['fast_total_cpu_s']:.2f} s CPU")
-    print(f"direct re-solve of every step: {r['direct_total_s']:.1f} s wall, {r['direct_total_cpu_s']:.1f} s CPU "
-          f"({r['direct_per_step_s']:.2f} s per step; {ext})")
-    print(f"ratio direct / fast: {r['ratio']:.1f}x wall, {r['ratio_cpu']:.1f}x CPU [target >= 20x: "
-          f"{'met' if r['ratio'] >= 20 else 'NOT met'}]")
-    print(f"largest relative difference fast vs direct: {r['max_rel_diff']:.1e}")
-    print(f"accuracy on these samples: ideal BasisN {100 * r['acc_ideal']:.1f} %, circuit-exact {100 * r['acc_exact']:.1f} % "
-          "(network converted without fine-tuning: timing, not accuracy)")
+    print()
+    for line in exact_evaluation_report(r):
+        print(line)
     print(f"machine: {os.cpu_count()} cpus, 1-min load average {load0:.1f} before, {load1:.1f} after")
     return 0
 

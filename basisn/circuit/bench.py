@@ -16,6 +16,11 @@
     Returns wall and CPU seconds, the per-step median of the fast path (each step of the
     network timed on its own, uncached), the ratio, and the largest relative difference
     between the two on the directly solved steps.
+
+``exact_evaluation_report(r)``, ``exact_evaluation_verdicts(r)``
+    The printed figures of that result and its issue-13 targets (``LOOP_TARGETS``: step
+    <= 50 ms median, ratio >= 20x), shared by ``studies/bench_loop.py`` and
+    ``studies/bench_solver.py``.
 """
 
 from __future__ import annotations
@@ -37,7 +42,14 @@ from .mapping import map_basis
 from .measure import ChipSystem, chip_system, direct_step_transfer
 from .preset import HardwarePreset
 
-__all__ = ["bench_exact_evaluation", "bench_nonlinear_steps"]
+__all__ = ["LOOP_TARGETS", "bench_exact_evaluation", "bench_nonlinear_steps", "exact_evaluation_report",
+           "exact_evaluation_verdicts"]
+
+#: Issue-13 speed targets of the circuit-exact loop (set at d = 256): (text, limit).
+LOOP_TARGETS = {
+    "step": ("loop: one scheduled step of the fast path, median", 0.05),  # s, at most
+    "ratio": ("loop: circuit-exact evaluation, direct re-solve of every step / fast path (wall)", 20.0),  # 1, at least
+}
 
 
 def _clock():
@@ -150,6 +162,68 @@ def bench_exact_evaluation(d: int, K: int, preset: HardwarePreset, n_samples: in
         "ratio": direct_total[0] / fast_total[0], "ratio_cpu": direct_total[1] / fast_total[1],
         "max_rel_diff": worst, "acc_ideal": acc_ideal, "acc_exact": acc_fast,
     }
+
+
+def exact_evaluation_verdicts(r: dict) -> list[tuple[str, str, str]]:
+    """(target, measured, met?) of a :func:`bench_exact_evaluation` result.
+
+    Parameters
+    ----------
+    r : dict
+        The result of :func:`bench_exact_evaluation`.
+
+    Returns
+    -------
+    list of (str, str, str)
+        The target's text with its limit, the measured value, ``"met"`` or ``"MISSED"``.
+    """
+    text, lim = LOOP_TARGETS["step"]
+    at = f"d = {r['d']}" + ("" if r["d"] == 256 else " (the target is set at d = 256)")
+    out = [(f"{text}, {at} <= {1e3 * lim:.0f} ms", f"{1e3 * r['step_median_s']:.1f} ms",
+            "met" if r["step_median_s"] <= lim else "MISSED")]
+    text, lim = LOOP_TARGETS["ratio"]
+    out.append((f"{text}, {r['n_samples']} samples >= {lim:.0f}x", f"{r['ratio']:.1f}x", "met" if r["ratio"] >= lim else "MISSED"))
+    return out
+
+
+def exact_evaluation_report(r: dict) -> list[str]:
+    """The lines a benchmark script prints for a :func:`bench_exact_evaluation` result.
+
+    Parameters
+    ----------
+    r : dict
+        The result of :func:`bench_exact_evaluation`.
+
+    Returns
+    -------
+    list of str
+        Step times (ms), evaluation times (s), ratio, largest relative difference and
+        accuracies, each with its target verdict where the issue sets one.
+    """
+    step_lim, ratio_lim = LOOP_TARGETS["step"][1], LOOP_TARGETS["ratio"][1]
+    step_ok = {k: f"target <= {1e3 * step_lim:.0f} ms: " + ("met" if r[k] <= step_lim else "NOT met")
+               for k in ("step_median_s", "full_step_median_s")}
+    ratio_ok = f"target >= {ratio_lim:.0f}x: " + ("met" if r["ratio"] >= ratio_lim else "NOT met")
+    ext = (f"{r['direct_steps_measured']} of {r['n_steps']} steps re-solved, the rest counted at their mean"
+           if r["extrapolated"] else f"all {r['n_steps']} steps re-solved")
+    return [
+        f"d = {r['d']}, K = {r['K']}, preset {r['preset']}, {r['n_samples']} MNIST-1D test samples, "
+        f"{r['n_steps']} distinct scheduled steps",
+        f"one scheduled step (fast path, {r['n_timed_steps']} steps timed uncached): median {1e3 * r['step_median_s']:.1f} ms "
+        f"wall, {1e3 * r['step_median_cpu_s']:.1f} ms CPU (max {1e3 * r['step_max_s']:.1f} ms) "
+        f"[{step_ok['step_median_s']}]",
+        f"one full step (all {r['d']} columns closed over {r['K']} sets, 10 timed): median "
+        f"{1e3 * r['full_step_median_s']:.1f} ms wall, {1e3 * r['full_step_median_cpu_s']:.1f} ms CPU "
+        f"[{step_ok['full_step_median_s']}]",
+        f"fast exact evaluation: {r['fast_total_s']:.2f} s wall ({r['setup_s']:.2f} s chip factorization + "
+        f"{r['eval_fast_s']:.2f} s steps and batching), {r['fast_total_cpu_s']:.2f} s CPU",
+        f"direct re-solve of every step: {r['direct_total_s']:.1f} s wall, {r['direct_total_cpu_s']:.1f} s CPU "
+        f"({r['direct_per_step_s']:.2f} s per step; {ext})",
+        f"ratio direct / fast: {r['ratio']:.1f}x wall, {r['ratio_cpu']:.1f}x CPU [{ratio_ok}]",
+        f"largest relative difference fast vs direct: {r['max_rel_diff']:.1e}",
+        f"accuracy on these samples: ideal BasisN {100 * r['acc_ideal']:.1f} %, circuit-exact {100 * r['acc_exact']:.1f} % "
+        "(network converted without fine-tuning: timing, not accuracy)",
+    ]
 
 
 def _random_patterns(rng, K: int, d: int) -> np.ndarray:

@@ -5,6 +5,8 @@
                     restoring the caller's setting on every path (also when several
                     threads solve at once)
 ``GMIN``            conductance from MOSFET drain and source to bulk, siemens
+``options_or_default(options)``  the ``options=`` argument of every solver entry point
+                    checked (None: the defaults)
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from devices import _check
+from devices.errors import ParameterError
 
-__all__ = ["SolverOptions", "blas_threads", "GMIN"]
+__all__ = ["SolverOptions", "blas_threads", "options_or_default", "GMIN"]
 
 GMIN = 1e-12
 """Conductance from MOSFET drain and source to bulk, siemens (SPICE's default gmin)."""
@@ -124,3 +127,18 @@ def blas_threads(n: int | None):
             if _depth == 0 and _limiter is not None:
                 _limiter.restore_original_limits()
                 _limiter = None
+
+
+def options_or_default(options) -> SolverOptions:
+    """The ``options=`` argument of a solver entry point: ``None`` gives the defaults.
+
+    Raises
+    ------
+    ParameterError
+        ``options`` is neither None nor a :class:`SolverOptions`.
+    """
+    if options is None:
+        return SolverOptions()
+    if not isinstance(options, SolverOptions):
+        raise ParameterError(f"options must be a crossbar.SolverOptions, got {type(options).__name__}")
+    return options

@@ -18,12 +18,12 @@ from crossbar.native.assembly import Assembly
 from crossbar.native.dataset import to_dataset
 from crossbar.native.factor import resolve
 from crossbar.native.mna import MNASystem
-from crossbar.native.options import SolverOptions, blas_threads
+from crossbar.native.options import SolverOptions, blas_threads, options_or_default
 from crossbar.native.reduced import ReducedSystem
 from crossbar.native.shorts import merge_shorts
 from crossbar.native.sources import source_values
-from crossbar.topology import check_topology
-from devices.errors import NetlistError, ParameterError
+from crossbar.topology import check_netlist, check_topology
+from devices.errors import NetlistError
 from netlists.netlist import Netlist
 
 __all__ = ["NativeSystem", "prepare"]
@@ -51,14 +51,9 @@ class NativeSystem:
     """
 
     def __init__(self, netlist: Netlist, options: SolverOptions | None = None):
-        if not isinstance(netlist, Netlist):
-            raise NetlistError(f"prepare() takes a netlists.Netlist, got {type(netlist).__name__}")
-        if options is None:
-            options = SolverOptions()
-        elif not isinstance(options, SolverOptions):
-            raise ParameterError(f"options must be a crossbar.SolverOptions, got {type(options).__name__}")
+        check_netlist(netlist, "prepare()")
         self.netlist = netlist
-        self.options = options
+        self.options = options = options_or_default(options)
         check_topology(netlist)
         with blas_threads(options.blas_threads):
             self.shorts = merge_shorts(netlist)  # inductors merged, capacitors left out (DC)

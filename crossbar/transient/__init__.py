@@ -29,6 +29,7 @@ import types
 import numpy as np
 import xarray as xr
 
+from crossbar.topology import check_netlist
 from crossbar.transient.native import TransientSystem
 from crossbar.transient.plan import (CROSSBAR_GROUPS, MAX_TIME_POINTS, METHODS, check_times, power_labels,
                                      source_values, step_orders, switch_values, tg_pattern_switch, time_grid)
@@ -118,8 +119,7 @@ def transient(netlist: Netlist, t_stop: float | None = None, t_step: float | Non
     >>> round(float(ds.v.sel(node="out")[-1]), 2), ds.attrs["factorizations"]
     (0.99, 3)
     """
-    if not isinstance(netlist, Netlist):
-        raise NetlistError(f"transient() takes a netlists.Netlist, got {type(netlist).__name__}")
+    check_netlist(netlist, "transient()")
     if not netlist.is_linear:
         raise NetlistError(f"transient() handles linear netlists; this one has {len(netlist.mosfets)} MOSFET(s) and "
                            f"{len(getattr(netlist, 'sinh_cells', ()))} sinh cell(s) (model TG gates as Switch events)")

@@ -41,7 +41,7 @@ from crossbar.native.options import blas_threads
 from crossbar.ordering import geometric_nested_dissection
 from crossbar.transient.energy import PowerMeter
 from crossbar.transient.plan import capacitor_table
-from crossbar.topology import check_topology
+from crossbar.topology import check_netlist, check_topology
 from devices.errors import ConvergenceError, NetlistError
 from netlists.netlist import Netlist
 
@@ -127,8 +127,7 @@ class TransientSystem:
 
     def __init__(self, netlist: Netlist, switched=(), *, factorization: str = "auto", blas_threads: int | None = 1,
                  ordering: str = "auto"):
-        if not isinstance(netlist, Netlist):
-            raise NetlistError(f"transient() takes a netlists.Netlist, got {type(netlist).__name__}")
+        check_netlist(netlist, "transient()")
         if not netlist.is_linear:
             raise NetlistError(f"the native transient solver handles linear netlists; this one has "
                                f"{len(netlist.mosfets)} MOSFET(s) (model TG gates as Switch events on resistors)")

@@ -137,3 +137,26 @@ def test_loaded_circuits_counts():
     with ngspice._lock:
         ngspice._unload(ng)
     assert ngspice.loaded_circuits() == 0
+
+
+def test_deck_written_once_per_unbatched_solve(monkeypatch):
+    """The unbatched solve wrote the same deck twice (once to check it, once to run it)."""
+    from crossbar import ngspice
+    from netlists import to_ngspice
+
+    calls = []
+
+    def spy(net, *a, **kw):
+        calls.append(net.title)
+        return to_ngspice(net, *a, **kw)
+
+    monkeypatch.setattr(ngspice, "to_ngspice", spy)
+    for sources in (None, {}):
+        calls.clear()
+        ds = crossbar.solve(_divider(), backend="ngspice", sources=sources)
+        assert len(calls) == 1, f"sources={sources!r}: deck written {len(calls)} times"
+        assert ds.i.sel(branch="v1").item() == pytest.approx(-0.25e-3, rel=1e-12)
+    calls.clear()
+    ds = crossbar.solve(_divider(), backend="ngspice", sources={"v1": [0.1, 0.2, 0.3]})
+    assert len(calls) == 1 + 3  # the check of the netlist as given, then one deck per sample's source values
+    np.testing.assert_allclose(ds.i.sel(branch="v1").values, [-0.025e-3, -0.05e-3, -0.075e-3], rtol=1e-9)
