@@ -56,7 +56,9 @@ class Viability(Study):
         p.add_argument("--no-noise-aware", dest="noise_aware", action="store_false",
                        help="feedback without the programming variation of fresh random chips")
         p.add_argument("--feedback-lr", type=float, default=ViabilityConfig.feedback_lr,
-                       help="multiplier of the fine-tuning learning rates during feedback")
+                       help="multiplier of the fine-tuning learning rates during feedback (chosen on validation)")
+        p.add_argument("--control-lr", type=float, default=ViabilityConfig.control_lr,
+                       help="the same for the control: ideal-hardware BasisN given the feedback's extra epochs")
         p.add_argument("--eval-chips", type=int, default=2, help="fresh evaluation chips per grid point")
         p.add_argument("--feedback-epochs", type=int, default=5, help="feedback epochs")
         p.add_argument("--n-test", type=int, default=1000, help="test samples evaluated exactly")
@@ -67,7 +69,8 @@ class Viability(Study):
             return ViabilityConfig(datasets=("mnist1d",), seeds=(0,), ds=(64,), preset=args.preset,
                                    tg_r_on=(1e3, 1e2), g_max=(40e-6, 4e-6), r_wire=(2.5,), n_eval_chips=2,
                                    feedback_epochs=3, n_test=1000, quick=True, repair_stuck=args.repair_stuck,
-                                   noise_aware=args.noise_aware, feedback_lr=args.feedback_lr)
+                                   noise_aware=args.noise_aware, feedback_lr=args.feedback_lr,
+                                   control_lr=args.control_lr)
         from basisn.circuit.preset import PRESETS
 
         base = PRESETS.get(args.preset)
@@ -83,7 +86,7 @@ class Viability(Study):
                                g_ratio=args.g_ratio or base.cell.g_max / base.cell.g_min,
                                r_wire=tuple(args.r_wire or (base.wires.r_wordline,)), r_bitline=r_bitline,
                                encoding=args.encoding, repair_stuck=args.repair_stuck, noise_aware=args.noise_aware,
-                               feedback_lr=args.feedback_lr,
+                               feedback_lr=args.feedback_lr, control_lr=args.control_lr,
                                n_eval_chips=args.eval_chips, feedback_epochs=args.feedback_epochs,
                                n_test=args.n_test, quick=not args.full)
 
@@ -97,7 +100,7 @@ class Viability(Study):
                 "preset": config.preset, "g_ratio": config.g_ratio, "encoding": config.encoding,
                 "r_bitline": "r_wire" if config.r_bitline is None else config.r_bitline,
                 "repair_stuck": int(config.repair_stuck), "noise_aware": int(config.noise_aware),
-                "feedback_lr": config.feedback_lr}
+                "feedback_lr": config.feedback_lr, "control_lr": config.control_lr}
 
     def tasks(self, config):
         return [Task(f"{name}/seed={s}/d={d}", params=(name, s, d), cost=float(d) ** 1.5)
@@ -134,6 +137,9 @@ class Viability(Study):
             "acc_float": (lead, np.array(res["acc_float"]).reshape(1, 1, 1), {"units": "1"}),
             "acc_ideal": (lead, np.array(res["acc_ideal"]).reshape(1, 1, 1), {"units": "1",
                           "description": "ideal-hardware BasisN"}),
+            "acc_control": (lead, np.array(res.get("acc_control", np.nan)).reshape(1, 1, 1), {"units": "1",
+                            "description": "ideal-hardware BasisN given the feedback's extra epochs at its learning "
+                            "rates (the control for the extra training)"}),
             "t_train": (lead, np.array(res["t_train"]).reshape(1, 1, 1), {"units": "s"}),
         }
         del ex
@@ -144,15 +150,24 @@ class Viability(Study):
                   "chip": np.arange(nc)}
         return xr.Dataset(data, coords=coords)
 
+    @staticmethod
+    def reference(q):
+        """Ideal BasisN to compare with, per seed: the better of the trained network and its control
+        (the same extra training on ideal hardware); archives without a control use the former."""
+        if "acc_control" in q and bool(np.all(np.isfinite(q["acc_control"].values))):
+            return np.maximum(q["acc_ideal"], q["acc_control"])
+        return q["acc_ideal"]
+
     def summary(self, ds):
         if "acc_after" not in ds:
             return "basisn_viability: no finished task in the archive"
-        lines = ["| data set | d | TG r_on (ohm) | g_max (uS) | wire (ohm) | ideal BasisN | naive | after feedback | "
-                 "after - ideal (points) | twin residual |", "|---|---|---|---|---|---|---|---|---|---|"]
+        lines = ["| data set | d | TG r_on (ohm) | g_max (uS) | wire (ohm) | ideal BasisN (control) | naive | "
+                 "after feedback | after - ideal (points) | twin residual |", "|---|---|---|---|---|---|---|---|---|---|"]
         for name in ds["dataset"].values:
             for d in ds["d"].values:
                 q = ds.sel(dataset=name, d=d)
-                ideal = float(q["acc_ideal"].mean())
+                ideal = float(self.reference(q).mean())
+                ctrl = float(q["acc_control"].mean()) if "acc_control" in q else float("nan")
                 for r in q["tg_r_on"].values:
                     for g in q["g_max"].values:
                         for w in q["r_wire"].values:
@@ -160,7 +175,8 @@ class Viability(Study):
                             a, b = float(p["acc_after"].mean()), float(p["acc_before"].mean())
                             if not np.isfinite(a):
                                 continue
-                            lines.append(f"| {name} | {int(d)} | {r:g} | {g * 1e6:g} | {w:g} | {100 * ideal:.1f} | "
+                            lines.append(f"| {name} | {int(d)} | {r:g} | {g * 1e6:g} | {w:g} | "
+                                         f"{100 * float(q['acc_ideal'].mean()):.1f} ({100 * ctrl:.1f}) | "
                                          f"{100 * b:.1f} | {100 * a:.1f} | {100 * (a - ideal):+.1f} | "
                                          f"{100 * float(p['res_twin'].mean()):.1f} % |")
         if "t_exact_eval" in ds:
@@ -170,7 +186,9 @@ class Viability(Study):
                              f"{int(q.attrs.get('n_test', 0)) or 'all'} test samples) {float(q['t_exact_eval'].mean()):.1f} s "
                              f"wall; task CPU {float(q['t_cpu'].mean()) / 60:.1f} min (training and every grid point)")
         n = ds.sizes.get("seed", 1) * ds.sizes.get("chip", 1)
-        lines.append(f"\nmeans over {ds.sizes.get('seed', 1)} seed(s) x {ds.sizes.get('chip', 1)} evaluation chips ({n} values)")
+        lines.append(f"\nmeans over {ds.sizes.get('seed', 1)} seed(s) x {ds.sizes.get('chip', 1)} evaluation chips ({n} values); "
+                     "'after - ideal' against the better of ideal BasisN and its control (the feedback's extra "
+                     "training on ideal hardware), per seed")
         return "\n".join(lines)
 
     def figures(self, ds, folder, stem):
@@ -185,7 +203,7 @@ class Viability(Study):
             fig, axes = plt.subplots(1, len(dvals), figsize=(4.5 * len(dvals), 3.8), squeeze=False)
             for ax, d in zip(axes[0], dvals):
                 q = ds.sel(dataset=name, d=d).isel(r_wire=0)
-                gap = 100 * (q["acc_after"].mean(("seed", "chip")) - q["acc_ideal"].mean("seed"))
+                gap = 100 * (q["acc_after"].mean(("seed", "chip")) - self.reference(q).mean("seed"))
                 z = gap.transpose("tg_r_on", "g_max").values
                 im = ax.imshow(z, origin="lower", cmap="RdYlGn", vmin=-20, vmax=2, aspect="auto")
                 ax.set_xticks(range(q.sizes["g_max"]), [f"{g * 1e6:g}" for g in q["g_max"].values])

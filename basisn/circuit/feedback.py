@@ -32,6 +32,9 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
+
+import logging
 
 import numpy as np
 
@@ -42,6 +45,8 @@ from devices.errors import ParameterError
 from .crossbars import CircuitCrossbar, ModelCrossbar, effective_weight, pattern_steps
 from .mapping import map_basis
 from .measure import ChipSystem, chip_system
+
+log = logging.getLogger(__name__)
 
 __all__ = ["network_steps", "circuit_aware", "ExactCorrection", "ChipNoise", "calibrate_gains", "reproject",
            "feedback_train"]
@@ -269,7 +274,8 @@ def reproject(net, model) -> None:
 
 
 def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = False, init: str = "reproject",
-                   exact_every: int | None = None, first_write: int = 1, noise: ChipNoise | None = None):
+                   exact_every: int | None = None, first_write: int = 1, noise: ChipNoise | None = None,
+                   follow_scale: bool = False):
     """Algorithm 1 under the error model (see the module docstring); returns the History.
 
     ``init``: ``"reproject"`` (default) starts from the coefficients of the wanted
@@ -279,18 +285,30 @@ def feedback_train(net, data, model, cfg: AlternatingConfig, progress: bool = Fa
     many batches and correct the model by the measured difference (:class:`ExactCorrection`;
     None: the model alone), each round on a fresh write of the training chip starting at
     ``first_write``. ``noise``: train under the programming variation of fresh random chips
-    (:class:`ChipNoise`). ``data``'s test split is only reported per epoch (pass a validation
-    split there; the study does).
+    (:class:`ChipNoise`). ``follow_scale``: the coefficient learning rate follows the
+    coefficient step: re-projection onto an attenuated chip scales every layer's step ``s``
+    (and its latent coefficients) up by about the inverse of the chip's gain, so an Adam
+    step of fixed size would move the codes that much slower; ``eta_coeffs`` is multiplied
+    by the geometric mean over layers of ``s_after / s_before``. ``data``'s test split is only
+    reported per epoch (pass a validation split there; the study does).
     The model follows the basis only when ``cfg.t_basis > 0``; it is left at the basis
     it was fitted for afterwards.
     """
     if init not in ("reproject", "gain", "none"):
         raise ParameterError(f"init = {init!r}; allowed: 'reproject', 'gain', 'none'")
     xb = ModelCrossbar(model)
+    s_before = np.array([core.scale for core in net.cores()], float)
     if init == "reproject":
         reproject(net, model)
     elif init == "gain":
         calibrate_gains(net, xb)
+    if follow_scale:
+        ratio = np.array([core.scale for core in net.cores()], float) / s_before
+        if np.all(np.isfinite(ratio)) and np.all(ratio > 0):
+            f = float(np.exp(np.mean(np.log(ratio))))
+            log.info("feedback: coefficient learning rate x %.3g (coefficient steps grew by %s)", f,
+                     ", ".join(f"{r:.3g}" for r in ratio))
+            cfg = replace(cfg, eta_coeffs=cfg.eta_coeffs * f)
     follow = model.set_basis if cfg.t_basis > 0 else None
     B0 = model.basis
     try:

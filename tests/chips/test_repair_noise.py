@@ -114,3 +114,38 @@ def test_rule130_preset_is_the_cited_design_point():
     assert (p.cell.g_min, p.cell.g_max, p.tg.r_on) == (1e-7, 1e-6, 100.0)
     assert (p.wires.r_wordline, p.wires.r_bitline) == (0.94, 0.31)
     assert p.repair_stuck and p.encoding == "differential"
+
+
+def test_noise_aware_feedback_draws_a_chip_per_forward_pass_and_follows_the_step(monkeypatch):
+    """feedback_train with ChipNoise: one fresh chip per forward pass (shared by the layers), the
+    weights differ from the noiseless model's, and with follow_scale the coefficient learning rate
+    is multiplied by the geometric mean of the layers' step growth from re-projection."""
+    import basisn.circuit.feedback as fbm
+    from basisn.circuit.feedback import feedback_train
+    from basisn.training import AlternatingConfig
+    from tests.scale.test_hwgrad import _tiny_data, _tiny_net
+
+    d = 8
+    p = get_preset("neurram", d=d, K=2, repair_stuck=True)
+    net = _tiny_net(d)
+    twin = TwinModel(p, net.basis.effective(), known_stuck=False)
+    noise = ChipNoise(twin, seed=3, n_cores=len(net.cores()))
+    seen = {}
+    real_train = fbm.train_alternating
+
+    def spy(net_, data, cfg, progress=False):
+        seen["eta"] = cfg.eta_coeffs
+        seen["steps"] = [c.scale for c in net_.cores()]
+        w1 = [c.weight() for c in net_.cores()]
+        w2 = [c.weight() for c in net_.cores()]
+        seen["differ"] = not np.allclose(w1[0], w2[0])
+        return real_train(net_, data, cfg, progress=progress)
+
+    monkeypatch.setattr(fbm, "train_alternating", spy)
+    before = [c.scale for c in net.cores()]
+    cfg = AlternatingConfig(epochs=1, t_coeffs=1, t_basis=0, eta_coeffs=1e-3, batch_size=16)
+    feedback_train(net, _tiny_data(), twin, cfg, noise=noise, follow_scale=True)
+    ratio = np.array(seen["steps"]) / np.array(before)
+    assert seen["eta"] == pytest.approx(1e-3 * float(np.exp(np.mean(np.log(ratio)))))
+    assert seen["differ"]  # two forward passes, two chips
+    assert noise.samples >= 2 and noise.samples <= noise._calls // len(net.cores()) + 1

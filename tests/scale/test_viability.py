@@ -131,7 +131,7 @@ def test_study_plumbing_with_a_stub_task(tmp_path, monkeypatch):
     def stub(config, name, seed, d, log=None):
         pts = [{"acc_before": [0.1 * i, 0.1 * i], "acc_after": [0.5 + 0.01 * i + d / 1000, 0.5], "res_twin": 0.03,
                 "t_feedback": 1.0, "t_before": 0.5} for i in range(len(config.points()))]
-        return {"acc_float": 0.9, "acc_ideal": 0.52, "t_train": 1.0, "t_cpu": 2.0, "points": pts}
+        return {"acc_float": 0.9, "acc_ideal": 0.52, "acc_control": 0.55, "t_train": 1.0, "t_cpu": 2.0, "points": pts}
 
     monkeypatch.setattr(mod, "run_viability_task", stub)
     study = mod.Viability()
@@ -140,6 +140,9 @@ def test_study_plumbing_with_a_stub_task(tmp_path, monkeypatch):
     assert ds["acc_after"].dims == ("dataset", "seed", "d", "tg_r_on", "g_max", "r_wire", "chip")
     assert ds["acc_after"].sel(d=16, tg_r_on=1e2, g_max=4e-6, chip=0).item() == pytest.approx(0.5 + 0.03 + 0.016)
     text = study.summary(ds)
-    assert "| mnist1d | 16 | 100 | 4 | 2.5 |" in text and "CPU" in text
+    assert "| mnist1d | 16 | 100 | 4 | 2.5 | 52.0 (55.0) |" in text and "CPU" in text
+    # the gap is taken against the better of ideal BasisN and its control (0.55 here), not the weaker one
+    row = next(line for line in text.splitlines() if line.startswith("| mnist1d | 16 | 100 | 4 | 2.5 |"))
+    assert f"{100 * (0.5 * (0.5 + 0.03 + 0.016 + 0.5) - 0.55):+.1f} |" in row
     paths = study.figures(ds, tmp_path, "v")
     assert len(paths) == 1 and Path(paths[0]).exists()
