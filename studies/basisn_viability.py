@@ -199,10 +199,10 @@ class Viability(Study):
         plt = pyplot()
         paths = []
         for name in ds["dataset"].values:
-            dvals = list(ds["d"].values)
-            fig, axes = plt.subplots(1, len(dvals), figsize=(4.5 * len(dvals), 3.8), squeeze=False)
-            for ax, d in zip(axes[0], dvals):
-                q = ds.sel(dataset=name, d=d).isel(r_wire=0)
+            panels = [(d, w) for w in range(ds.sizes["r_wire"]) for d in ds["d"].values]
+            fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.8), squeeze=False)
+            for ax, (d, iw) in zip(axes[0], panels):
+                q = ds.sel(dataset=name, d=d).isel(r_wire=iw)
                 gap = 100 * (q["acc_after"].mean(("seed", "chip")) - self.reference(q).mean("seed"))
                 z = gap.transpose("tg_r_on", "g_max").values
                 im = ax.imshow(z, origin="lower", cmap="RdYlGn", vmin=-20, vmax=2, aspect="auto")

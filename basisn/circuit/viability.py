@@ -130,10 +130,10 @@ class ViabilityConfig:
     noise_aware: bool = True
     """Feedback trains under the programming variation of fresh random chips
     (:class:`~basisn.circuit.feedback.ChipNoise`; the twin then holds no stuck cells)."""
-    feedback_lr: float = 30.0
+    feedback_lr: float = 100.0
     """Multiplier of the protocol's fine-tuning learning rates during feedback, (0, 1000].
-    Chosen on the validation split (seed 0, d = 64, ``neurram``, a fresh write of the
-    training chip) among 1, 3, 10, 30, 100 (docs/viability.md)."""
+    Chosen on the validation split (seed 0, ``neurram`` at d = 64 and 128, read on a fresh
+    write of the training chip) among 3, 10, 30, 100 (docs/viability.md)."""
     control_lr: float = 30.0
     """The same for the control (ideal-hardware BasisN given the feedback's extra epochs),
     chosen on its own validation accuracy among 1, 10, 30, 100, 300."""
