@@ -169,11 +169,14 @@ class ViabilityConfig:
         _check.integer(n, "n_test", self.n_test, 1, 100_000)
         _check.flag(n, "repair_stuck", self.repair_stuck)
         _check.flag(n, "noise_aware", self.noise_aware)
-        _check.number(n, "feedback_lr", self.feedback_lr, lo=0.0, hi=1000.0, lo_open=True)
-        _check.number(n, "control_lr", self.control_lr, lo=0.0, hi=1000.0, lo_open=True)
+        for f in ("feedback_lr", "control_lr"):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1000:
+                raise ParameterError(f"{n}.{f} = {v!r} is out of range; allowed: a learning-rate multiplier in (0, 1000]")
         if self.repair_stuck and self.encoding == "reference":
             raise ParameterError(f"{n}: repair_stuck needs the differential encoding, got encoding {self.encoding!r}; "
-                                 "pass repair_stuck=False (--no-repair-stuck) with the reference encoding")
+                                 "allowed: encoding 'differential', or repair_stuck=False (--no-repair-stuck) with "
+                                 "the reference encoding")
         for f in ("tg_r_on", "g_max", "r_wire"):
             if not getattr(self, f):
                 raise ParameterError(f"{n}.{f} needs at least one value")

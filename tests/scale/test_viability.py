@@ -96,7 +96,9 @@ def _study_main():
 
 
 @pytest.mark.parametrize("argv", [["--d", "0"], ["--d", "300"], ["--preset", "nope"], ["--tg-r-on", "1e7"],
-                                  ["--g-max", "2"], ["--encoding", "single"]])
+                                  ["--g-max", "2"], ["--encoding", "single"], ["--feedback-lr", "0"],
+                                  ["--control-lr", "5000"], ["--r-bitline", "-1"],
+                                  ["--encoding", "reference"]])  # stuck-cell repair needs differential pairs
 def test_study_exits_2_before_training(argv, tmp_path, capsys, monkeypatch):
     mod = _study_main()
 
