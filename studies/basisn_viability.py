@@ -28,6 +28,11 @@ from crossbar.study.cli import main  # noqa: E402
 from basisn.circuit.viability import PRESET_CHOICES, ViabilityConfig, run_viability_task  # noqa: E402
 
 
+def _lr_text(p):
+    """The learning-rate multipliers the validation split chose, per seed."""
+    return " ".join(f"x{v:g}" for v in np.atleast_1d(p["feedback_lr"].values) if np.isfinite(v))
+
+
 def _floats(text):
     return float(text)
 
@@ -55,9 +60,10 @@ class Viability(Study):
                        help="do not repair stuck cells through their differential partner at write time")
         p.add_argument("--no-noise-aware", dest="noise_aware", action="store_false",
                        help="feedback without the programming variation of fresh random chips")
-        p.add_argument("--feedback-lr", type=float, default=ViabilityConfig.feedback_lr,
-                       help="multiplier of the fine-tuning learning rates during feedback (chosen on validation)")
-        p.add_argument("--control-lr", type=float, default=ViabilityConfig.control_lr,
+        p.add_argument("--feedback-lr", type=float, nargs="+", default=list(ViabilityConfig.feedback_lr),
+                       help="candidate multipliers of the fine-tuning learning rates during feedback; the best on "
+                            "the validation split (fresh write of the training chip) is evaluated")
+        p.add_argument("--control-lr", type=float, nargs="+", default=list(ViabilityConfig.control_lr),
                        help="the same for the control: ideal-hardware BasisN given the feedback's extra epochs")
         p.add_argument("--eval-chips", type=int, default=2, help="fresh evaluation chips per grid point")
         p.add_argument("--feedback-epochs", type=int, default=5, help="feedback epochs")
@@ -69,8 +75,8 @@ class Viability(Study):
             return ViabilityConfig(datasets=("mnist1d",), seeds=(0,), ds=(64,), preset=args.preset,
                                    tg_r_on=(1e3, 1e2), g_max=(40e-6, 4e-6), r_wire=(2.5,), n_eval_chips=2,
                                    feedback_epochs=3, n_test=1000, quick=True, repair_stuck=args.repair_stuck,
-                                   noise_aware=args.noise_aware, feedback_lr=args.feedback_lr,
-                                   control_lr=args.control_lr)
+                                   noise_aware=args.noise_aware, feedback_lr=tuple(args.feedback_lr),
+                                   control_lr=tuple(args.control_lr))
         from basisn.circuit.preset import PRESETS
 
         base = PRESETS.get(args.preset)
@@ -86,7 +92,7 @@ class Viability(Study):
                                g_ratio=args.g_ratio or base.cell.g_max / base.cell.g_min,
                                r_wire=tuple(args.r_wire or (base.wires.r_wordline,)), r_bitline=r_bitline,
                                encoding=args.encoding, repair_stuck=args.repair_stuck, noise_aware=args.noise_aware,
-                               feedback_lr=args.feedback_lr, control_lr=args.control_lr,
+                               feedback_lr=tuple(args.feedback_lr), control_lr=tuple(args.control_lr),
                                n_eval_chips=args.eval_chips, feedback_epochs=args.feedback_epochs,
                                n_test=args.n_test, quick=not args.full)
 
@@ -100,7 +106,7 @@ class Viability(Study):
                 "preset": config.preset, "g_ratio": config.g_ratio, "encoding": config.encoding,
                 "r_bitline": "r_wire" if config.r_bitline is None else config.r_bitline,
                 "repair_stuck": int(config.repair_stuck), "noise_aware": int(config.noise_aware),
-                "feedback_lr": config.feedback_lr, "control_lr": config.control_lr}
+                "feedback_lr_candidates": list(config.feedback_lr), "control_lr_candidates": list(config.control_lr)}
 
     def tasks(self, config):
         return [Task(f"{name}/seed={s}/d={d}", params=(name, s, d), cost=float(d) ** 1.5)
@@ -117,6 +123,9 @@ class Viability(Study):
         res_twin = np.array([p["res_twin"] for p in res["points"]]).reshape(nr, ng, nw)
         t_fb = np.array([p["t_feedback"] for p in res["points"]]).reshape(nr, ng, nw)
         t_ex = np.array([p["t_before"] for p in res["points"]]).reshape(nr, ng, nw)
+        nl = len(config.feedback_lr)
+        acc_val = np.array([p.get("acc_val", [np.nan] * nl) for p in res["points"]]).reshape(nr, ng, nw, nl)
+        lr_pick = np.array([p.get("feedback_lr", np.nan) for p in res["points"]]).reshape(nr, ng, nw)
         lead = ("dataset", "seed", "d")
         grid = ("tg_r_on", "g_max", "r_wire")
         ex = (slice(None),) * 0
@@ -128,7 +137,15 @@ class Viability(Study):
                           "fresh evaluation chips"}),
             "res_twin": (lead + grid, res_twin[None, None, None], {"units": "1", "description":
                          "twin model residual on held-out steps of a fresh write of the training chip"}),
-            "t_feedback": (lead + grid, t_fb[None, None, None], {"units": "s"}),
+            "t_feedback": (lead + grid, t_fb[None, None, None], {"units": "s", "description":
+                           "wall time of one feedback run (mean over the learning-rate candidates)"}),
+            "acc_val": (lead + grid + ("lr_candidate",), acc_val[None, None, None], {"units": "1", "description":
+                        "validation accuracy after feedback per learning-rate candidate, on a fresh write of the "
+                        "training chip with the readout (the choice)"}),
+            "feedback_lr": (lead + grid, lr_pick[None, None, None], {"units": "1", "description":
+                            "the learning-rate multiplier chosen on the validation split"}),
+            "control_lr": (lead, np.array(res.get("control_lr", np.nan)).reshape(1, 1, 1), {"units": "1",
+                           "description": "learning-rate multiplier of the control, chosen on its validation accuracy"}),
             "t_exact_eval": (lead + grid, t_ex[None, None, None], {"units": "s", "description":
                              "wall time of the naive evaluation on one evaluation chip: write, port-model "
                              "factorization, readout calibration, every step, n_test samples"}),
@@ -147,7 +164,8 @@ class Viability(Study):
                   "tg_r_on": ("tg_r_on", list(config.tg_r_on), {"units": "ohm"}),
                   "g_max": ("g_max", list(config.g_max), {"units": "S"}),
                   "r_wire": ("r_wire", list(config.r_wire), {"units": "ohm"}),
-                  "chip": np.arange(nc)}
+                  "chip": np.arange(nc),
+                  "lr_candidate": ("lr_candidate", list(config.feedback_lr), {"units": "1"})}
         return xr.Dataset(data, coords=coords)
 
     @staticmethod
@@ -162,7 +180,8 @@ class Viability(Study):
         if "acc_after" not in ds:
             return "basisn_viability: no finished task in the archive"
         lines = ["| data set | d | TG r_on (ohm) | g_max (uS) | wire (ohm) | ideal BasisN (control) | naive | "
-                 "after feedback | after - ideal (points) | twin residual |", "|---|---|---|---|---|---|---|---|---|---|"]
+                 "after feedback | after - ideal (points) | twin residual | feedback lr (per seed) |",
+                 "|---|---|---|---|---|---|---|---|---|---|---|"]
         for name in ds["dataset"].values:
             for d in ds["d"].values:
                 q = ds.sel(dataset=name, d=d)
@@ -178,7 +197,8 @@ class Viability(Study):
                             lines.append(f"| {name} | {int(d)} | {r:g} | {g * 1e6:g} | {w:g} | "
                                          f"{100 * float(q['acc_ideal'].mean()):.1f} ({100 * ctrl:.1f}) | "
                                          f"{100 * b:.1f} | {100 * a:.1f} | {100 * (a - ideal):+.1f} | "
-                                         f"{100 * float(p['res_twin'].mean()):.1f} % |")
+                                         f"{100 * float(p['res_twin'].mean()):.1f} % |"
+                                         + (f" {_lr_text(p)} |" if "feedback_lr" in p else ""))
         if "t_exact_eval" in ds:
             for d in ds["d"].values:
                 q = ds.sel(d=d)

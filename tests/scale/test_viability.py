@@ -148,3 +148,18 @@ def test_study_plumbing_with_a_stub_task(tmp_path, monkeypatch):
     assert f"{100 * (0.5 * (0.5 + 0.03 + 0.016 + 0.5) - 0.55):+.1f} |" in row
     paths = study.figures(ds, tmp_path, "v")
     assert len(paths) == 1 and Path(paths[0]).exists()
+
+
+def test_viability_task_end_to_end_picks_learning_rates_on_validation():
+    """A real (small) task: control and feedback learning rates are picked by validation accuracy,
+    the picked feedback run is the one evaluated, and every accuracy is a fraction."""
+    from basisn.circuit.viability import run_viability_task
+
+    cfg = ViabilityConfig(datasets=("digits",), ds=(16,), tg_r_on=(1e3,), g_max=(4e-5,), n_eval_chips=1,
+                          feedback_epochs=1, n_test=60, feedback_lr=(1.0, 30.0), control_lr=(1.0, 30.0))
+    out = run_viability_task(cfg, "digits", 0, 16)
+    assert out["control_lr"] in (1.0, 30.0) and 0 <= out["acc_control"] <= 1
+    (pt,) = out["points"]
+    assert len(pt["acc_val"]) == 2 and all(0 <= v <= 1 for v in pt["acc_val"])
+    assert pt["feedback_lr"] == (1.0, 30.0)[int(np.argmax(pt["acc_val"]))]
+    assert all(0 <= a <= 1 for a in pt["acc_after"] + pt["acc_before"])
