@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from crossbar.study import Study, Task  # noqa: E402
 from crossbar.study.cli import main  # noqa: E402
 
+from basisn.circuit.loop import t_interval  # noqa: E402
 from basisn.circuit.viability import PRESET_CHOICES, ViabilityConfig, run_viability_task  # noqa: E402
 
 
@@ -185,18 +186,19 @@ class Viability(Study):
         for name in ds["dataset"].values:
             for d in ds["d"].values:
                 q = ds.sel(dataset=name, d=d)
-                ideal = float(self.reference(q).mean())
                 ctrl = float(q["acc_control"].mean()) if "acc_control" in q else float("nan")
                 for r in q["tg_r_on"].values:
                     for g in q["g_max"].values:
                         for w in q["r_wire"].values:
                             p = q.sel(tg_r_on=r, g_max=g, r_wire=w)
-                            a, b = float(p["acc_after"].mean()), float(p["acc_before"].mean())
+                            a, ha, _ = t_interval(100 * p["acc_after"].values)
+                            b = float(p["acc_before"].mean())
                             if not np.isfinite(a):
                                 continue
+                            gap, hg, _ = t_interval(100 * (p["acc_after"] - self.reference(q)).values)
                             lines.append(f"| {name} | {int(d)} | {r:g} | {g * 1e6:g} | {w:g} | "
                                          f"{100 * float(q['acc_ideal'].mean()):.1f} ({100 * ctrl:.1f}) | "
-                                         f"{100 * b:.1f} | {100 * a:.1f} | {100 * (a - ideal):+.1f} | "
+                                         f"{100 * b:.1f} | {a:.1f} ± {ha:.1f} | {gap:+.1f} ± {hg:.1f} | "
                                          f"{100 * float(p['res_twin'].mean()):.1f} % |"
                                          + (f" {_lr_text(p)} |" if "feedback_lr" in p else ""))
         if "t_exact_eval" in ds:
@@ -208,7 +210,7 @@ class Viability(Study):
         n = ds.sizes.get("seed", 1) * ds.sizes.get("chip", 1)
         lines.append(f"\nmeans over {ds.sizes.get('seed', 1)} seed(s) x {ds.sizes.get('chip', 1)} evaluation chips ({n} values); "
                      "'after - ideal' against the better of ideal BasisN and its control (the feedback's extra "
-                     "training on ideal hardware), per seed")
+                     "training on ideal hardware), per seed; ± the 95 % Student-t half width over seeds x chips")
         return "\n".join(lines)
 
     def figures(self, ds, folder, stem):

@@ -145,7 +145,7 @@ def test_study_plumbing_with_a_stub_task(tmp_path, monkeypatch):
     assert "| mnist1d | 16 | 100 | 4 | 2.5 | 52.0 (55.0) |" in text and "CPU" in text
     # the gap is taken against the better of ideal BasisN and its control (0.55 here), not the weaker one
     row = next(line for line in text.splitlines() if line.startswith("| mnist1d | 16 | 100 | 4 | 2.5 |"))
-    assert f"{100 * (0.5 * (0.5 + 0.03 + 0.016 + 0.5) - 0.55):+.1f} |" in row
+    assert f"{100 * (0.5 * (0.5 + 0.03 + 0.016 + 0.5) - 0.55):+.1f} ± " in row
     paths = study.figures(ds, tmp_path, "v")
     assert len(paths) == 1 and Path(paths[0]).exists()
 
