@@ -417,6 +417,36 @@ class Netlist:
         return Netlist(self.title, self.nodes, self.resistors, vs, cs, self.mosfets, self.models, self.layout,
                        capacitors=self.capacitors, inductors=self.inductors, sinh_cells=self.sinh_cells)
 
+    def without_sources(self, names, layout=None) -> "Netlist":
+        """A copy with the independent sources ``names`` (V or I) removed; the nodes stay.
+
+        A node the removed source drove is left to float (it keeps its other
+        connections), e.g. an undriven wordline of a crossbar. ``layout`` replaces the
+        copy's layout (None keeps this netlist's; pass an updated one when it names the
+        removed sources).
+
+        Raises
+        ------
+        NetlistError
+            A name that is not an independent source of this netlist.
+        """
+        drop = {"v": set(), "i": set()}
+        for name in names:
+            kind, row = self._locate(name)
+            if kind not in drop:
+                raise NetlistError(f"{name!r} is a {_KIND_NAMES[kind]}, not an independent source")
+            drop[kind].add(row)
+
+        def keep(table, rows):
+            k = np.array([r not in rows for r in range(len(table))], bool)
+            cols = {c: _frozen(np.asarray(a)[k], np.asarray(a).dtype) for c, a in table.columns.items()}
+            return ElementTable(tuple(n for n, ok in zip(table.names, k) if ok), cols)
+
+        return Netlist(self.title, self.nodes, self.resistors, keep(self.vsources, drop["v"]),
+                       keep(self.isources, drop["i"]), self.mosfets, self.models,
+                       self.layout if layout is None else layout, capacitors=self.capacitors,
+                       inductors=self.inductors, sinh_cells=self.sinh_cells)
+
     def __repr__(self) -> str:
         return (f"<Netlist {self.title!r}: {self.n_nodes} nodes, {len(self.resistors)} R, "
                 f"{len(self.vsources)} V, {len(self.isources)} I, {len(self.mosfets)} M, "

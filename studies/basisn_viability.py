@@ -5,7 +5,7 @@
     python studies/basisn_viability.py --plot-only results/basisn_viability.h5
 
 Per data set, seed and d: the float network and ideal-hardware BasisN are trained once;
-then for every grid point (TG r_on x cell g_max x wire resistance, the mitigations of
+then for every grid point (TG r_on x cell g_max x wire resistance x row block, the mitigations of
 :class:`basisn.circuit.mitigation.Mitigation`) the naive mapping and feedback (twin
 model, gradients through the modelled hardware, exact refresh on the training chip) are
 evaluated circuit-exactly on fresh evaluation chips (readout calibrated, read noise,
@@ -32,6 +32,18 @@ def _floats(text):
     return float(text)
 
 
+def _row_block(text):
+    """``all`` (or 0): every row driven; else a positive integer (checked by the config)."""
+    import argparse
+
+    if text.strip().lower() in ("all", "0"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--row-block {text!r}: allowed: 'all' (or 0) or an integer in [1, 256]") from None
+
+
 class Viability(Study):
     name = "basisn_viability"
     description = __doc__.split("\n\n")[0]
@@ -46,6 +58,8 @@ class Viability(Study):
         p.add_argument("--g-ratio", type=float, default=40.0, help="cell g_max / g_min")
         p.add_argument("--r-wire", type=_floats, nargs="+", default=[2.5], help="wire segment resistances, ohm")
         p.add_argument("--encoding", default="differential", help="differential or reference")
+        p.add_argument("--row-block", type=_row_block, nargs="+", default=[None],
+                       help="partial activation: wordlines driven per sub-step ('all' or 0: every row; the others float)")
         p.add_argument("--eval-chips", type=int, default=2, help="fresh evaluation chips per grid point")
         p.add_argument("--feedback-epochs", type=int, default=5, help="feedback epochs")
         p.add_argument("--n-test", type=int, default=1000, help="test samples evaluated exactly")
@@ -59,6 +73,7 @@ class Viability(Study):
         return ViabilityConfig(datasets=tuple(args.datasets), seeds=tuple(args.seeds), ds=tuple(args.d),
                                preset=args.preset, tg_r_on=tuple(args.tg_r_on), g_max=tuple(args.g_max),
                                g_ratio=args.g_ratio, r_wire=tuple(args.r_wire), encoding=args.encoding,
+                               row_block=tuple(args.row_block),
                                n_eval_chips=args.eval_chips, feedback_epochs=args.feedback_epochs,
                                n_test=args.n_test, quick=not args.full)
 
@@ -81,13 +96,14 @@ class Viability(Study):
         name, seed, d = task.params
         res = run_viability_task(config, name, seed, d, log=logging.getLogger("basisn_viability").info)
         nr, ng, nw, nc = len(config.tg_r_on), len(config.g_max), len(config.r_wire), config.n_eval_chips
-        before = np.array([p["acc_before"] for p in res["points"]]).reshape(nr, ng, nw, nc)
-        after = np.array([p["acc_after"] for p in res["points"]]).reshape(nr, ng, nw, nc)
-        res_twin = np.array([p["res_twin"] for p in res["points"]]).reshape(nr, ng, nw)
-        t_fb = np.array([p["t_feedback"] for p in res["points"]]).reshape(nr, ng, nw)
-        t_ex = np.array([p["t_before"] for p in res["points"]]).reshape(nr, ng, nw)
+        nb = len(config.row_block)
+        before = np.array([p["acc_before"] for p in res["points"]]).reshape(nr, ng, nw, nb, nc)
+        after = np.array([p["acc_after"] for p in res["points"]]).reshape(nr, ng, nw, nb, nc)
+        res_twin = np.array([p["res_twin"] for p in res["points"]]).reshape(nr, ng, nw, nb)
+        t_fb = np.array([p["t_feedback"] for p in res["points"]]).reshape(nr, ng, nw, nb)
+        t_ex = np.array([p["t_before"] for p in res["points"]]).reshape(nr, ng, nw, nb)
         lead = ("dataset", "seed", "d")
-        grid = ("tg_r_on", "g_max", "r_wire")
+        grid = ("tg_r_on", "g_max", "r_wire", "row_block")
         ex = (slice(None),) * 0
         data = {
             "acc_before": (lead + grid + ("chip",), before[None, None, None], {"units": "1", "description":
@@ -113,14 +129,19 @@ class Viability(Study):
                   "tg_r_on": ("tg_r_on", list(config.tg_r_on), {"units": "ohm"}),
                   "g_max": ("g_max", list(config.g_max), {"units": "S"}),
                   "r_wire": ("r_wire", list(config.r_wire), {"units": "ohm"}),
+                  "row_block": ("row_block", [0 if b is None else int(b) for b in config.row_block],
+                                {"units": "1", "description": "wordlines driven per sub-step (the others float); "
+                                 "0: every row (a value >= d also drives every row)"}),
                   "chip": np.arange(nc)}
         return xr.Dataset(data, coords=coords)
 
     def summary(self, ds):
         if "acc_after" not in ds:
             return "basisn_viability: no finished task in the archive"
-        lines = ["| data set | d | TG r_on (ohm) | g_max (uS) | wire (ohm) | ideal BasisN | naive | after feedback | "
-                 "after - ideal (points) | twin residual |", "|---|---|---|---|---|---|---|---|---|---|"]
+        lines = ["| data set | d | TG r_on (ohm) | g_max (uS) | wire (ohm) | row block | ideal BasisN | naive | after feedback | "
+                 "after - ideal (points) | twin residual |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        if "row_block" not in ds.dims:  # archives written before the row_block axis
+            ds = ds.expand_dims(row_block=[0])
         for name in ds["dataset"].values:
             for d in ds["d"].values:
                 q = ds.sel(dataset=name, d=d)
@@ -128,13 +149,15 @@ class Viability(Study):
                 for r in q["tg_r_on"].values:
                     for g in q["g_max"].values:
                         for w in q["r_wire"].values:
-                            p = q.sel(tg_r_on=r, g_max=g, r_wire=w)
-                            a, b = float(p["acc_after"].mean()), float(p["acc_before"].mean())
-                            if not np.isfinite(a):
-                                continue
-                            lines.append(f"| {name} | {int(d)} | {r:g} | {g * 1e6:g} | {w:g} | {100 * ideal:.1f} | "
-                                         f"{100 * b:.1f} | {100 * a:.1f} | {100 * (a - ideal):+.1f} | "
-                                         f"{100 * float(p['res_twin'].mean()):.1f} % |")
+                            for rb in q["row_block"].values:
+                                p = q.sel(tg_r_on=r, g_max=g, r_wire=w, row_block=rb)
+                                a, b = float(p["acc_after"].mean()), float(p["acc_before"].mean())
+                                if not np.isfinite(a):
+                                    continue
+                                rbs = "all" if int(rb) == 0 or int(rb) >= int(d) else str(int(rb))
+                                lines.append(f"| {name} | {int(d)} | {r:g} | {g * 1e6:g} | {w:g} | {rbs} | {100 * ideal:.1f} | "
+                                             f"{100 * b:.1f} | {100 * a:.1f} | {100 * (a - ideal):+.1f} | "
+                                             f"{100 * float(p['res_twin'].mean()):.1f} % |")
         if "t_exact_eval" in ds:
             for d in ds["d"].values:
                 q = ds.sel(d=d)
@@ -154,9 +177,12 @@ class Viability(Study):
         paths = []
         for name in ds["dataset"].values:
             dvals = list(ds["d"].values)
-            fig, axes = plt.subplots(1, len(dvals), figsize=(4.5 * len(dvals), 3.8), squeeze=False)
-            for ax, d in zip(axes[0], dvals):
+            rbv = list(ds["row_block"].values) if "row_block" in ds.dims else [None]
+            fig, axes = plt.subplots(len(rbv), len(dvals), figsize=(4.5 * len(dvals), 3.8 * len(rbv)), squeeze=False)
+            for ax, (rb, d) in zip(axes.ravel(), [(rb, d) for rb in rbv for d in dvals]):
                 q = ds.sel(dataset=name, d=d).isel(r_wire=0)
+                if rb is not None:
+                    q = q.sel(row_block=rb)
                 gap = 100 * (q["acc_after"].mean(("seed", "chip")) - q["acc_ideal"].mean("seed"))
                 z = gap.transpose("tg_r_on", "g_max").values
                 im = ax.imshow(z, origin="lower", cmap="RdYlGn", vmin=-20, vmax=2, aspect="auto")
@@ -168,7 +194,8 @@ class Viability(Study):
                     ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=8)
                 if min(z.shape) >= 2 and np.nanmin(z) < -1 < np.nanmax(z):
                     ax.contour(z, levels=[-1.0], colors="k", linewidths=1.5)
-                ax.set_title(f"{name} d={int(d)}: feedback - ideal (points)\nwire {float(q['r_wire']):g} ohm")
+                rbs = "" if rb is None else (", all rows" if int(rb) == 0 or int(rb) >= int(d) else f", rows/{int(rb)}")
+                ax.set_title(f"{name} d={int(d)}: feedback - ideal (points)\nwire {float(q['r_wire']):g} ohm{rbs}")
                 fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="points")
             paths.append(save_figure(fig, Path(folder) / f"{stem}_{name}_heatmap.png"))
         return paths

@@ -2,7 +2,8 @@
 
 ``Mitigation``
     Frozen, validated: cell conductance range (low-conductance cells), TG on-resistance,
-    wire segment resistance, read voltage, signed encoding. ``None`` keeps the preset's
+    wire segment resistance, read voltage, signed encoding, partial activation (rows
+    driven per sub-step). ``None`` keeps the preset's
     value. :meth:`Mitigation.apply` returns the preset with the choices made
     (``dataclasses.replace``; the preset module is not changed).
 ``RANGES``
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from devices import TransmissionGate, Wires
 from devices.errors import ParameterError
 
-from .preset import ENCODINGS, V_READ_RANGE, HardwarePreset
+from .preset import D_RANGE, ENCODINGS, V_READ_RANGE, HardwarePreset
 
 __all__ = ["Mitigation", "RANGES", "NONE"]
 
@@ -33,10 +34,12 @@ RANGES = {
     "r_wire": (0.0, 100.0),
     "v_read": V_READ_RANGE,
     "encoding": ENCODINGS,
+    "row_block": (1, D_RANGE[1]),
 }
 """Allowed values: ``g_max`` siemens, ``g_ratio`` = g_max / g_min (dimensionless), ``tg_r_on``
 ohm, ``r_wire`` ohm per segment (wordline, bitline and summing line alike), ``v_read`` volt,
-``encoding`` one of the names."""
+``encoding`` one of the names, ``row_block`` an integer (wordlines driven per sub-step; at
+most the preset's ``d``, checked by :meth:`Mitigation.apply`)."""
 
 
 def _num(name, v):
@@ -63,6 +66,9 @@ class Mitigation:
     """Full-scale read voltage, volt."""
     encoding: str | None = None
     """Signed encoding: "differential" or "reference"."""
+    row_block: int | None = None
+    """Partial activation: wordlines driven per sub-step (the others float), an integer in
+    ``[1, d]``; None keeps the preset's choice (by default every row at once)."""
 
     def __post_init__(self):
         for f in ("g_max", "g_ratio", "tg_r_on", "r_wire", "v_read"):
@@ -73,6 +79,10 @@ class Mitigation:
             raise ParameterError(f"Mitigation.tg_r_on must be > 0 ohm, got {self.tg_r_on!r}")
         if self.encoding is not None and self.encoding not in ENCODINGS:
             raise ParameterError(f"Mitigation.encoding = {self.encoding!r}; allowed: {ENCODINGS} or None")
+        rb, (lo, hi) = self.row_block, RANGES["row_block"]
+        if rb is not None and (isinstance(rb, bool) or not isinstance(rb, int) or not lo <= rb <= hi):
+            raise ParameterError(f"Mitigation.row_block = {rb!r} is out of range; allowed: an integer in [{lo}, {hi}] "
+                                 "(at most the preset's d) or None (keep the preset's value)")
 
     def label(self) -> str:
         """Short text naming the choices made (``"none"`` if none)."""
@@ -89,6 +99,8 @@ class Mitigation:
             parts.append(f"v_read={self.v_read:g}V")
         if self.encoding is not None:
             parts.append(self.encoding)
+        if self.row_block is not None:
+            parts.append(f"rows/{self.row_block}")
         return ",".join(parts) or "none"
 
     def apply(self, preset: HardwarePreset) -> HardwarePreset:
@@ -116,6 +128,11 @@ class Mitigation:
             changes["v_read"] = self.v_read
         if self.encoding is not None:
             changes["encoding"] = self.encoding
+        if self.row_block is not None:
+            if self.row_block > preset.d:
+                raise ParameterError(f"Mitigation.row_block = {self.row_block} is out of range for preset "
+                                     f"{preset.name!r}; allowed: an integer in [1, d = {preset.d}]")
+            changes["row_block"] = self.row_block
         return dataclasses.replace(preset, **changes)
 
 

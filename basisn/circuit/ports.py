@@ -49,7 +49,7 @@ from devices import TransmissionGate, Wires
 from devices.errors import ParameterError
 from netlists import build_crossbar
 
-__all__ = ["ArrayPorts", "PeripheryModel", "periphery_transfer", "tg_conductances", "line_cache"]
+__all__ = ["ArrayPorts", "DrivenPorts", "PeripheryModel", "periphery_transfer", "tg_conductances", "line_cache"]
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,33 @@ class ArrayPorts:
             raise ParameterError("array port admittance is not finite (ill-conditioned crossbar)")  # pragma: no cover
         self.S_CC = np.ascontiguousarray(S[:C, :C])
         self.S_CD = np.ascontiguousarray(S[:C, C:])
+        self.S_DD = np.ascontiguousarray(S[C:, C:])
         self.R, self.C = R, C
+
+    def driven(self, rows) -> "DrivenPorts":
+        """The port model with only the drivers ``rows`` driven and every other driver floating.
+
+        A floating driver node keeps its wordline (and through it its cells) but no
+        source: it is eliminated from ``S`` like an inner node (dense Schur complement
+        on the driver block)::
+
+            S' = S_KK - S_KF S_FF^-1 S_FK      K: columns and driven rows, F: floating rows
+
+        ``S_FF`` is positive definite (every floating wordline reaches the columns through
+        its cells, conductance > 0). With every row driven the result is this model's
+        ``S_CC``, ``S_CD`` unchanged (copies).
+
+        Parameters
+        ----------
+        rows : sequence of int
+            Driven wordlines (distinct, in ``[0, R)``).
+        """
+        return DrivenPorts(self, rows)
+
+    @property
+    def S_full(self) -> np.ndarray:
+        """The full port admittance ``[[S_CC, S_CD], [S_DC, S_DD]]``, siemens."""
+        return np.block([[self.S_CC, self.S_CD], [self.S_CD.T, self.S_DD]])
 
     @staticmethod
     def _superlu(tpl: _Template, ge) -> np.ndarray:
@@ -201,6 +227,46 @@ class ArrayPorts:
         Maa, Map, Mpp = M[:n, :n].tocsc(), M[:n, n:].toarray(), M[n:, n:].toarray()
         lu = splu(Maa, permc_spec="NATURAL")
         return Mpp - Map.T @ lu.solve(Map)
+
+
+class DrivenPorts:
+    """Port model of an array with some wordline drivers floating (see :meth:`ArrayPorts.driven`).
+
+    Attributes
+    ----------
+    rows : ndarray of int
+        The driven wordlines, in the order of the columns of ``S_CD``.
+    S_CC : ndarray (C, C)
+        Admittance among the column bottoms, driven rows at 0 V, floating rows free, siemens.
+    S_CD : ndarray (C, len(rows))
+        Current into the array at each column bottom per driven-row volt (columns at 0 V), siemens.
+    """
+
+    def __init__(self, ports: ArrayPorts, rows):
+        r = np.asarray(rows)
+        if r.ndim != 1 or r.size < 1 or not np.issubdtype(r.dtype, np.integer) or r.min() < 0 or r.max() >= ports.R \
+                or np.unique(r).size != r.size:
+            raise ParameterError(f"driven rows must be distinct integers in [0, {ports.R}), got {rows!r}")
+        self.rows = r.astype(np.int64)
+        self.R, self.C = int(r.size), ports.C
+        fl = np.setdiff1d(np.arange(ports.R), self.rows)
+        self.floating = fl
+        if fl.size == 0:
+            self.S_CC, self.S_CD = ports.S_CC.copy(), ports.S_CD[:, self.rows].copy()
+            return
+        S_FF = ports.S_DD[np.ix_(fl, fl)]
+        S_FK = np.concatenate([ports.S_CD[:, fl].T, ports.S_DD[np.ix_(fl, self.rows)]], axis=1)  # (f, C + R_b)
+        cho = sla.cho_factor(S_FF, lower=False, check_finite=False)
+        X = sla.cho_solve(cho, S_FK, check_finite=False)
+        S_KK = np.block([[ports.S_CC, ports.S_CD[:, self.rows]],
+                         [ports.S_CD[:, self.rows].T, ports.S_DD[np.ix_(self.rows, self.rows)]]])
+        S = S_KK - S_FK.T @ X
+        S = 0.5 * (S + S.T)
+        C = self.C
+        if not np.all(np.isfinite(S)):
+            raise ParameterError("port admittance with floating drivers is not finite (ill-conditioned crossbar)")  # pragma: no cover
+        self.S_CC = np.ascontiguousarray(S[:C, :C])
+        self.S_CD = np.ascontiguousarray(S[:C, C:])
 
 
 def tg_conductances(assignment, tg: TransmissionGate) -> np.ndarray:

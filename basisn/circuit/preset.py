@@ -88,6 +88,10 @@ class HardwarePreset:
     chip_seed: int = 0
     """Seed of the chip: its stuck cells and drift exponents; write ``w`` draws its
     programming residuals from ``(chip_seed, w)``."""
+    row_block: int | None = None
+    """Partial activation: wordlines driven per sub-step (an integer in ``[1, d]``); a step
+    becomes ``ceil(d / row_block)`` sub-steps whose outputs are added digitally, and the
+    wordlines not driven float. None: every row driven at once (``row_block >= d`` is the same)."""
 
     def __post_init__(self):
         n = type(self).__name__
@@ -120,6 +124,15 @@ class HardwarePreset:
             raise ParameterError(f"{n}.readout must be a devices.Readout, got {type(self.readout).__name__}")
         if isinstance(self.chip_seed, bool) or not isinstance(self.chip_seed, int) or self.chip_seed < 0:
             raise ParameterError(f"{n}.chip_seed must be an integer >= 0, got {self.chip_seed!r}")
+        rb = self.row_block
+        if rb is not None and (isinstance(rb, bool) or not isinstance(rb, int) or not 1 <= rb <= self.d):
+            raise ParameterError(f"{n}.row_block = {rb!r} is out of range; allowed: an integer in [1, d = {self.d}] "
+                                 "or None (every row driven)")
+
+    @property
+    def n_row_blocks(self) -> int:
+        """Sub-steps per step: ``ceil(d / row_block)`` (1 without partial activation)."""
+        return 1 if self.row_block is None else -(-self.d // self.row_block)
 
     @property
     def nonlinear(self) -> bool:
@@ -136,7 +149,8 @@ class HardwarePreset:
                 f"{self.cell.bits} bit sigma={self.cell.sigma:g} verify {self.cell.verify_tolerance:g}, stuck "
                 f"{self.cell.stuck_on:g}/{self.cell.stuck_off:g}, drift nu {self.cell.drift_nu:g}+-{self.cell.drift_nu_sigma:g}, "
                 f"read noise {self.cell.read_sigma:g}, ADC {self.readout.adc_bits or 'none'} bit, wires {self.wires.r_wordline:g}/{self.wires.r_bitline:g}/"
-                f"{self.wires.r_summing:g} ohm, TG r_on={self.tg.r_on:g} ohm, access {acc}, {self.encoding}")
+                f"{self.wires.r_summing:g} ohm, TG r_on={self.tg.r_on:g} ohm, access {acc}, {self.encoding}"
+                + ("" if self.row_block is None else f", row block {self.row_block} ({self.n_row_blocks} sub-steps)"))
 
 
 _NEURRAM = NEURRAM_CHIP_CELL

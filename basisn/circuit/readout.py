@@ -23,6 +23,14 @@
     :meth:`recalibrate` (after drift) can also fit one digital gain per partition,
     ``<y_ref, y_t> / <y_t, y_t>``, applied after the ADC. Both count their reads
     (``calibration_reads``: crossbar steps times input rows).
+
+Partial activation (``preset.row_block``): every step is ``ceil(d / row_block)``
+crossbar reads (sub-steps), and ``reads`` counts them. The read noise is unchanged by
+it (each cell is still read once per step, in the sub-step of its row, and the noise is
+independent per cell and read). Not modelled: each sub-step is converted by the ADC on
+its own in a chip (``n_row_blocks`` conversions summed digitally, each with its own
+quantization error); here the ADC converts the summed output once, which understates
+the quantization error of partial activation.
 """
 
 from __future__ import annotations
@@ -89,7 +97,7 @@ class ChipReadout:
     def _steps(self, key, planes) -> int:
         n = self._nsteps.get(key)
         if n is None:
-            n = len(pattern_steps(planes, self.d, self.K, verify=False))
+            n = len(pattern_steps(planes, self.d, self.K, verify=False)) * self.mapping.preset.n_row_blocks
             self._nsteps[key] = n
         return n
 
