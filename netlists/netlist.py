@@ -430,22 +430,41 @@ class Netlist:
         NetlistError
             A name that is not an independent source of this netlist.
         """
-        drop = {"v": set(), "i": set()}
+        names = list(names)
+        for name in names:
+            kind, _ = self._locate(name)
+            if kind not in ("v", "i"):
+                raise NetlistError(f"{name!r} is a {_KIND_NAMES[kind]}, not an independent source")
+        return self.without_elements(names, layout)
+
+    def without_elements(self, names, layout=None) -> "Netlist":
+        """A copy with the elements ``names`` (any kind) removed; the nodes stay.
+
+        The caller keeps the circuit solvable (no node left without a DC path to ground);
+        ``layout`` as in :meth:`without_sources`.
+
+        Raises
+        ------
+        NetlistError
+            A name that is not an element of this netlist.
+        """
+        drop = {k: set() for k in _KINDS}
         for name in names:
             kind, row = self._locate(name)
-            if kind not in drop:
-                raise NetlistError(f"{name!r} is a {_KIND_NAMES[kind]}, not an independent source")
             drop[kind].add(row)
 
         def keep(table, rows):
-            k = np.array([r not in rows for r in range(len(table))], bool)
+            if not rows:
+                return table
+            k = np.ones(len(table), bool)
+            k[list(rows)] = False
             cols = {c: _frozen(np.asarray(a)[k], np.asarray(a).dtype) for c, a in table.columns.items()}
             return ElementTable(tuple(n for n, ok in zip(table.names, k) if ok), cols)
 
-        return Netlist(self.title, self.nodes, self.resistors, keep(self.vsources, drop["v"]),
-                       keep(self.isources, drop["i"]), self.mosfets, self.models,
-                       self.layout if layout is None else layout, capacitors=self.capacitors,
-                       inductors=self.inductors, sinh_cells=self.sinh_cells)
+        t = {k: keep(self.table(k), drop[k]) for k in _KINDS}
+        return Netlist(self.title, self.nodes, t["r"], t["v"], t["i"], t["m"], self.models,
+                       self.layout if layout is None else layout, capacitors=t["c"], inductors=t["l"],
+                       sinh_cells=t["b"])
 
     def __repr__(self) -> str:
         return (f"<Netlist {self.title!r}: {self.n_nodes} nodes, {len(self.resistors)} R, "

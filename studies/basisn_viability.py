@@ -59,7 +59,9 @@ class Viability(Study):
         p.add_argument("--r-wire", type=_floats, nargs="+", default=[2.5], help="wire segment resistances, ohm")
         p.add_argument("--encoding", default="differential", help="differential or reference")
         p.add_argument("--row-block", type=_row_block, nargs="+", default=[None],
-                       help="partial activation: wordlines driven per sub-step ('all' or 0: every row; the others float)")
+                       help="partial activation: wordlines driven per sub-step ('all' or 0: every row)")
+        p.add_argument("--undriven-rows", default="float",
+                       help="partial activation, rows outside the block: float (drivers off) or off (access transistors off)")
         p.add_argument("--eval-chips", type=int, default=2, help="fresh evaluation chips per grid point")
         p.add_argument("--feedback-epochs", type=int, default=5, help="feedback epochs")
         p.add_argument("--n-test", type=int, default=1000, help="test samples evaluated exactly")
@@ -73,7 +75,7 @@ class Viability(Study):
         return ViabilityConfig(datasets=tuple(args.datasets), seeds=tuple(args.seeds), ds=tuple(args.d),
                                preset=args.preset, tg_r_on=tuple(args.tg_r_on), g_max=tuple(args.g_max),
                                g_ratio=args.g_ratio, r_wire=tuple(args.r_wire), encoding=args.encoding,
-                               row_block=tuple(args.row_block),
+                               row_block=tuple(args.row_block), undriven_rows=args.undriven_rows,
                                n_eval_chips=args.eval_chips, feedback_epochs=args.feedback_epochs,
                                n_test=args.n_test, quick=not args.full)
 
@@ -84,7 +86,8 @@ class Viability(Study):
 
     def attrs(self, config):
         return {"n_test": config.n_test, "n_eval_chips": config.n_eval_chips, "feedback_epochs": config.feedback_epochs,
-                "preset": config.preset, "g_ratio": config.g_ratio, "encoding": config.encoding}
+                "preset": config.preset, "g_ratio": config.g_ratio, "encoding": config.encoding,
+                "undriven_rows": config.undriven_rows}
 
     def tasks(self, config):
         return [Task(f"{name}/seed={s}/d={d}", params=(name, s, d), cost=float(d) ** 1.5)

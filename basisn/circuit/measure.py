@@ -34,15 +34,24 @@ Partial activation
 ------------------
 With ``preset.row_block`` set below ``d``, a step drives one block of ``row_block``
 wordlines at a time (:func:`row_blocks`, ``ceil(d / row_block)`` sub-steps, results
-added digitally) and the undriven wordlines *float*: their driver sources are absent,
-so a floating wordline sits at whatever potential its cells give it. Per block the
-port model eliminates the floating drivers (:meth:`~basisn.circuit.ports.ArrayPorts.driven`,
-a dense Schur complement) and factorizes its own periphery, once per chip; column ``i``
-of a step's transfer comes from the block of row ``i``. (With the undriven drivers held
-at 0 V instead, superposition makes the sum of the blocks equal the full-row result
-exactly: floating is what changes the loading.) The references
-(:func:`direct_step_transfer`, :func:`ngspice_step_currents`, :func:`exact_step_currents`)
-build one netlist per block with the other wordlines' sources removed.
+added digitally). The rows outside the block (``preset.undriven_rows``):
+
+``"float"``
+    Their driver sources are absent, so a floating wordline sits at whatever potential
+    its cells give it. Per block the port model eliminates the floating drivers
+    (:meth:`~basisn.circuit.ports.ArrayPorts.driven`, a dense Schur complement).
+``"off"``
+    Their access transistors are off: their cells are disconnected. Per block the port
+    model of the block's rows alone, with the bitline segments below the block in series
+    at the column bottoms (:class:`~basisn.circuit.ports.BlockPorts`; together one
+    factorization's worth of work).
+
+Each block factorizes its own periphery, once per chip; column ``i`` of a step's
+transfer comes from the block of row ``i``. (With the undriven drivers held at 0 V and
+the cells connected, superposition makes the sum of the blocks equal the full-row
+result exactly.) The references (:func:`direct_step_transfer`,
+:func:`ngspice_step_currents`, :func:`exact_step_currents`) build one netlist per block
+with the other rows' sources (``"float"``) or access transistors (``"off"``) removed.
 """
 
 from __future__ import annotations
@@ -58,7 +67,7 @@ from devices.errors import ParameterError
 from netlists import build_crossbar
 
 from .mapping import CrossbarMapping
-from .ports import ArrayPorts, PeripheryModel
+from .ports import ArrayPorts, BlockPorts, PeripheryModel
 from .preset import access_r_on
 
 __all__ = ["ChipSystem", "NonlinearChipSystem", "chip_system", "direct_step_transfer", "ngspice_step_currents", "row_blocks",
@@ -70,7 +79,8 @@ def row_blocks(preset) -> list:
 
     ``[arange(d)]`` (one block, every row driven) when ``preset.row_block`` is None or at
     least ``d``; else consecutive blocks of ``row_block`` rows (the last may be shorter),
-    ``ceil(d / row_block)`` of them. The rows outside the driven block float.
+    ``ceil(d / row_block)`` of them. The rows outside the driven block float or have
+    their cells switched off (``preset.undriven_rows``).
     """
     d, rb = preset.d, preset.row_block
     if rb is None or rb >= d:
@@ -83,13 +93,13 @@ def build_step_netlist(mapping: CrossbarMapping, patterns, voltages=None, driven
 
     Linear chips: cells folded into one resistor. Nonlinear chips (NMOS access or sinh
     cells): every 1T1R cell as its devices (sinh cell ``b...``, NMOS ``m...``).
-    ``driven`` (row indices, None: every row): the wordline sources of the other rows
-    are removed, so those wordlines float (partial activation); ``voltages`` then
-    holds the driven rows' values (``len(driven)``) and the layout's ``inputs`` name
-    only the driven rows' sources.
+    ``driven`` (row indices, None: every row): only these rows are inputs (the layout's
+    ``inputs`` name only their sources, and ``voltages`` holds their values,
+    ``len(driven)``); the other rows as ``preset.undriven_rows`` says: ``"float"``
+    removes their wordline sources, ``"off"`` removes their cells' access transistors
+    (or the cells, when folded or without access) and keeps their sources at 0 V.
     """
     p = mapping.preset
-    v_all = None
     if voltages is not None and driven is not None:
         v_all = np.zeros(mapping.d)
         v_all[np.asarray(driven)] = np.asarray(voltages, float).reshape(-1)
@@ -101,16 +111,24 @@ def build_step_netlist(mapping: CrossbarMapping, patterns, voltages=None, driven
     else:
         net = build_crossbar(mapping.g_rram, mapping.physical_assignment(patterns), v_all, wires=p.wires, tg=p.tg,
                              access=p.access, fold_cells=True)
-    if driven is None:
-        return net
+    return net if driven is None else _restrict(net, driven, p.undriven_rows)
+
+
+def _restrict(net, driven, undriven_rows: str):
+    """``net`` (a crossbar netlist) with only the rows ``driven`` as inputs (see :func:`build_step_netlist`)."""
+    lay = net.layout
+    R, C = lay.rows, lay.cols
     rows = np.asarray(driven)
     if rows.ndim != 1 or not np.issubdtype(rows.dtype, np.integer) or rows.size < 1 or rows.min() < 0 \
-            or rows.max() >= mapping.d or np.unique(rows).size != rows.size:
-        raise ParameterError(f"driven rows must be distinct integers in [0, {mapping.d}), got {driven!r}")
-    lay = net.layout
-    drop = [name for i, name in enumerate(lay.inputs) if i not in set(rows.tolist())]
-    kept = tuple(lay.inputs[i] for i in rows)
-    return net.without_sources(drop, layout=dataclasses.replace(lay, inputs=kept))
+            or rows.max() >= R or np.unique(rows).size != rows.size:
+        raise ParameterError(f"driven rows must be distinct integers in [0, {R}), got {driven!r}")
+    undriven = [i for i in range(R) if i not in set(rows.tolist())]
+    layout = dataclasses.replace(lay, inputs=tuple(lay.inputs[i] for i in rows))
+    if undriven_rows == "float":
+        return net.without_sources([lay.inputs[i] for i in undriven], layout=layout)
+    names = set(net.resistors.names) | set(net.mosfets.names) | set(net.sinh_cells.names)
+    prefix = next(pre for pre in ("m", "ra", "rc", "bc") if f"{pre}0_0" in names)  # access first, else the cell
+    return net.without_elements([f"{prefix}{i}_{j}" for i in undriven for j in range(C)], layout=layout)
 
 
 def exact_step_currents(mapping: CrossbarMapping, patterns, voltages, backend: str = "native") -> np.ndarray:
@@ -223,14 +241,15 @@ def _linearized_block(mapping: CrossbarMapping, patterns, v_op, rows):
         if small.any():
             g_chord[small] = cell_chord_conductance(p, g[small], 0.0)
         g_chord = g_chord.reshape(R, C)
+        if rows is not None and p.undriven_rows == "off":  # cells switched off carry nothing; removed below
+            off = np.setdiff1d(np.arange(R), rows)
+            g_chord[off] = mapping.g_cell[off]
     else:
         g_chord = mapping.g_cell
     lin = build_crossbar(g_chord, mapping.physical_assignment(patterns), wires=p.wires, tg=p.tg, access=None,
                          fold_cells=True)
     if rows is not None:
-        lay = lin.layout
-        drop = [name for i, name in enumerate(lay.inputs) if i not in set(np.asarray(rows).tolist())]
-        lin = lin.without_sources(drop, layout=dataclasses.replace(lay, inputs=tuple(lay.inputs[i] for i in rows)))
+        lin = _restrict(lin, rows, p.undriven_rows)
     T = crossbar.transfer_matrix(lin).values
     info = {"newton_iterations": int(ds.attrs.get("newton_iterations", 0)), "residual": float(ds.attrs.get("residual", 0.0))}
     return T, info
@@ -315,14 +334,17 @@ class ChipSystem:
         g_array, r_acc = self._array_conductances()
         self.blocks = row_blocks(p)
         with _blas(blas_threads):
-            self.ports = ArrayPorts(g_array, p.wires, r_acc)
+            self.ports = None if len(self.blocks) > 1 and p.undriven_rows == "off" else ArrayPorts(g_array, p.wires, r_acc)
             if len(self.blocks) == 1:
                 self.periphery = PeripheryModel(self.ports, p.tg, p.wires.r_summing, mapping.n_lines)
                 self.block_peripheries = [self.periphery]
-            else:  # partial activation: per block, the other drivers floating, its own periphery factorization
+            else:  # partial activation: a port model and a periphery factorization per block
                 self.periphery = None
-                self.block_peripheries = [PeripheryModel(self.ports.driven(rows), p.tg, p.wires.r_summing,
-                                                         mapping.n_lines) for rows in self.blocks]
+                if p.undriven_rows == "float":  # the other drivers eliminated from the whole array's ports
+                    views = [self.ports.driven(rows) for rows in self.blocks]
+                else:  # the other rows' cells off: the block's own array, bitlines extended to the column bottoms
+                    views = [BlockPorts(g_array, p.wires, r_acc, int(rows[0]), int(rows[-1]) + 1) for rows in self.blocks]
+                self.block_peripheries = [PeripheryModel(v, p.tg, p.wires.r_summing, mapping.n_lines) for v in views]
         self._switchable = mapping.switchable()
         self.setup_time = time.perf_counter() - t0
         self.solve_time = 0.0

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from devices import TransmissionGate, Wires
 from devices.errors import ParameterError
 
-from .preset import D_RANGE, ENCODINGS, V_READ_RANGE, HardwarePreset
+from .preset import D_RANGE, ENCODINGS, UNDRIVEN_ROWS, V_READ_RANGE, HardwarePreset
 
 __all__ = ["Mitigation", "RANGES", "NONE"]
 
@@ -35,11 +35,12 @@ RANGES = {
     "v_read": V_READ_RANGE,
     "encoding": ENCODINGS,
     "row_block": (1, D_RANGE[1]),
+    "undriven_rows": UNDRIVEN_ROWS,
 }
 """Allowed values: ``g_max`` siemens, ``g_ratio`` = g_max / g_min (dimensionless), ``tg_r_on``
 ohm, ``r_wire`` ohm per segment (wordline, bitline and summing line alike), ``v_read`` volt,
 ``encoding`` one of the names, ``row_block`` an integer (wordlines driven per sub-step; at
-most the preset's ``d``, checked by :meth:`Mitigation.apply`)."""
+most the preset's ``d``, checked by :meth:`Mitigation.apply`), ``undriven_rows`` one of the names."""
 
 
 def _num(name, v):
@@ -69,6 +70,9 @@ class Mitigation:
     row_block: int | None = None
     """Partial activation: wordlines driven per sub-step (the others float), an integer in
     ``[1, d]``; None keeps the preset's choice (by default every row at once)."""
+    undriven_rows: str | None = None
+    """Partial activation, rows outside the block: "float" (drivers disconnected) or "off"
+    (access transistors off, cells disconnected); None keeps the preset's."""
 
     def __post_init__(self):
         for f in ("g_max", "g_ratio", "tg_r_on", "r_wire", "v_read"):
@@ -83,6 +87,8 @@ class Mitigation:
         if rb is not None and (isinstance(rb, bool) or not isinstance(rb, int) or not lo <= rb <= hi):
             raise ParameterError(f"Mitigation.row_block = {rb!r} is out of range; allowed: an integer in [{lo}, {hi}] "
                                  "(at most the preset's d) or None (keep the preset's value)")
+        if self.undriven_rows is not None and self.undriven_rows not in UNDRIVEN_ROWS:
+            raise ParameterError(f"Mitigation.undriven_rows = {self.undriven_rows!r}; allowed: {UNDRIVEN_ROWS} or None")
 
     def label(self) -> str:
         """Short text naming the choices made (``"none"`` if none)."""
@@ -101,6 +107,8 @@ class Mitigation:
             parts.append(self.encoding)
         if self.row_block is not None:
             parts.append(f"rows/{self.row_block}")
+        if self.undriven_rows is not None:
+            parts.append(f"undriven {self.undriven_rows}")
         return ",".join(parts) or "none"
 
     def apply(self, preset: HardwarePreset) -> HardwarePreset:
@@ -133,6 +141,8 @@ class Mitigation:
                 raise ParameterError(f"Mitigation.row_block = {self.row_block} is out of range for preset "
                                      f"{preset.name!r}; allowed: an integer in [1, d = {preset.d}]")
             changes["row_block"] = self.row_block
+        if self.undriven_rows is not None:
+            changes["undriven_rows"] = self.undriven_rows
         return dataclasses.replace(preset, **changes)
 
 

@@ -49,7 +49,7 @@ from devices import TransmissionGate, Wires
 from devices.errors import ParameterError
 from netlists import build_crossbar
 
-__all__ = ["ArrayPorts", "DrivenPorts", "PeripheryModel", "periphery_transfer", "tg_conductances", "line_cache"]
+__all__ = ["ArrayPorts", "BlockPorts", "DrivenPorts", "PeripheryModel", "periphery_transfer", "tg_conductances", "line_cache"]
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +267,55 @@ class DrivenPorts:
             raise ParameterError("port admittance with floating drivers is not finite (ill-conditioned crossbar)")  # pragma: no cover
         self.S_CC = np.ascontiguousarray(S[:C, :C])
         self.S_CD = np.ascontiguousarray(S[:C, C:])
+
+
+class BlockPorts:
+    """Port model of one row block with the access transistors of every other row off.
+
+    Partial activation with the unselected rows' 1T1R cells disconnected (their access
+    transistors off): the array reduces to the block's rows ``[start, stop)``, whose
+    bitlines still run down through the ``R - stop`` rows below to the column bottoms, an
+    extra ``(R - stop) * r_bitline`` in series at every column bottom (the rows above
+    carry no current). One factorization of the ``(stop - start) x C`` array
+    (:class:`ArrayPorts`), then the series resistance ``r_x`` eliminated densely
+    (``G_x = 1 / r_x``, ``A = S_CC + G_x I``)::
+
+        S_CC' = G_x A^-1 S_CC        S_CD' = G_x A^-1 S_CD
+
+    Parameters
+    ----------
+    g_rram : ndarray (R, C)
+        RRAM conductances of the whole array, siemens.
+    wires : devices.Wires
+    r_access : float
+        Linear access on-resistance of the selected rows, ohm.
+    start, stop : int
+        The block, ``0 <= start < stop <= R``.
+    """
+
+    def __init__(self, g_rram, wires: Wires, r_access: float, start: int, stop: int):
+        g = np.asarray(g_rram, float)
+        R = g.shape[0]
+        if not (isinstance(start, (int, np.integer)) and isinstance(stop, (int, np.integer)) and 0 <= start < stop <= R):
+            raise ParameterError(f"row block [{start!r}, {stop!r}) must satisfy 0 <= start < stop <= R = {R}")
+        inner = ArrayPorts(g[start:stop], wires, r_access)
+        self.rows = np.arange(start, stop)
+        self.R, self.C = int(stop - start), inner.C
+        self.method = inner.method
+        r_x = (R - stop) * float(wires.r_bitline)
+        if r_x == 0:
+            self.S_CC, self.S_CD = inner.S_CC, inner.S_CD
+            return
+        g_x = 1.0 / r_x
+        A = inner.S_CC.copy()
+        A[np.diag_indices(self.C)] += g_x
+        X = g_x * sla.cho_solve(sla.cho_factor(A, lower=False, check_finite=False),
+                                np.concatenate([inner.S_CC, inner.S_CD], axis=1), check_finite=False)
+        S_CC = X[:, :self.C]
+        self.S_CC = np.ascontiguousarray(0.5 * (S_CC + S_CC.T))
+        self.S_CD = np.ascontiguousarray(X[:, self.C:])
+        if not (np.all(np.isfinite(self.S_CC)) and np.all(np.isfinite(self.S_CD))):
+            raise ParameterError("row-block port admittance is not finite (ill-conditioned crossbar)")  # pragma: no cover
 
 
 def tg_conductances(assignment, tg: TransmissionGate) -> np.ndarray:

@@ -116,6 +116,8 @@ class ViabilityConfig:
     row_block: tuple = (None,)
     """Partial activation on the grid: wordlines driven per sub-step (the others float);
     None = every row at once. A value ``>= d`` drives every row at that ``d``."""
+    undriven_rows: str = "float"
+    """Partial activation, the rows outside the block: "float" or "off" (access transistors off)."""
     n_eval_chips: int = 2
     """Fresh evaluation chips per grid point."""
     feedback_epochs: int = 5
@@ -164,8 +166,13 @@ class ViabilityConfig:
             if rb is not None and (isinstance(rb, bool) or not isinstance(rb, (int, np.integer)) or not lo <= rb <= hi):
                 raise ParameterError(f"{n}.row_block: {rb!r} is out of range; allowed: None (every row) or an "
                                      f"integer in [{lo}, {hi}]")
+        from .preset import UNDRIVEN_ROWS
+
+        if self.undriven_rows not in UNDRIVEN_ROWS:
+            raise ParameterError(f"{n}.undriven_rows = {self.undriven_rows!r}; allowed: {UNDRIVEN_ROWS}")
         if len(set(self.row_block)) != len(self.row_block):
-            raise ParameterError(f"{n}.row_block: values must be distinct, got {self.row_block!r}")
+            raise ParameterError(f"{n}.row_block: values must be distinct, got {self.row_block!r}; allowed: each "
+                                 "value once (None or 'all' = every row)")
         for d in self.ds:
             for pt in self.points(d):
                 pt.apply(preset_at(self.base(), d, self.K))  # every combination must make a valid chip
@@ -183,7 +190,8 @@ class ViabilityConfig:
         def rows(rb):
             return None if rb is None or (d is not None and int(rb) >= d) else int(rb)
 
-        return [Mitigation(g_max=g, g_ratio=self.g_ratio, tg_r_on=r, r_wire=w, encoding=self.encoding, row_block=rows(b))
+        return [Mitigation(g_max=g, g_ratio=self.g_ratio, tg_r_on=r, r_wire=w, encoding=self.encoding, row_block=rows(b),
+                           undriven_rows=None if rows(b) is None else self.undriven_rows)
                 for r in self.tg_r_on for g in self.g_max for w in self.r_wire for b in self.row_block]
 
 
