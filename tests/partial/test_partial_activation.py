@@ -310,3 +310,68 @@ def test_nonlinear_chip_with_row_blocks(mode):
     T, info = linearized_step_transfer(m, pats, v.mean(axis=0))
     assert np.all(np.isfinite(T)) and info["residual"] < 1e-12
     assert _rel(T, chip.step_transfer(pats)) < 0.02
+
+
+class _Net:
+    """One layer: forward(x, crossbar) = crossbar.combine(x, planes) (a stand-in for calibration)."""
+
+    def __init__(self, planes):
+        self.planes = planes
+
+    def forward(self, x, crossbar=None):
+        return crossbar.combine(x, self.planes)
+
+
+def _readout_chip(row_block, **cell):
+    p = dataclasses.replace(get_preset("ideal", d=8, K=2), row_block=row_block)
+    p = dataclasses.replace(p, cell=dataclasses.replace(p.cell, **cell))
+    return ChipSystem(map_basis(orthogonal(8, np.random.default_rng(0)), p))
+
+
+def test_each_sub_step_is_converted_on_its_own():
+    """3-bit ADC, blocks of 3 rows: one full scale per sub-step, each sub-step quantized to its
+    own levels and the values added (not the sum quantized once); without an ADC and noise the
+    sub-steps add up to the exact product."""
+    from basisn.circuit import CircuitCrossbar
+    from basisn.circuit.readout import ChipReadout
+    from devices import Readout
+
+    chip = _readout_chip(3)
+    planes = np.eye(8, dtype=bool)[:4]
+    x = np.random.default_rng(1).uniform(-1, 1, (40, 8))
+    exact = x @ CircuitCrossbar(chip).rows(planes).T
+    plain = ChipReadout(CircuitCrossbar(chip), chip.mapping, Readout(adc_bits=None), (0,), read_sigma=0.0)
+    np.testing.assert_allclose(plain.combine(x, planes), exact, rtol=0, atol=1e-14)
+    hook = ChipReadout(CircuitCrossbar(chip), chip.mapping, Readout(adc_bits=3, fs_percentile=100.0), (0,),
+                       read_sigma=0.0)
+    hook.calibrate(_Net(planes), x)
+    fs = next(iter(hook.full_scale.values()))
+    assert fs.shape == (3,)
+    rows = CircuitCrossbar(chip).rows(planes)
+    parts = [x[:, b] @ rows[:, b].T for b in chip.blocks]
+    np.testing.assert_allclose(fs, [np.abs(p).max() for p in parts], rtol=1e-12)  # fs_percentile 100: the largest
+    y = hook.combine(x, planes)
+    want = sum(hook.readout.convert(p, f) for p, f in zip(parts, fs))
+    np.testing.assert_allclose(y, want, rtol=0, atol=1e-14)
+    once = hook.readout.convert(exact, np.abs(exact).max())
+    assert not np.allclose(y, once)
+    assert hook.full_scale_ampere(0.1).shape == (3,)
+
+
+def test_read_noise_per_sub_step_keeps_its_variance():
+    """Read noise drawn per sub-step for the cells it reads: the summed variance equals the
+    one-read variance (each cell is read once per step either way)."""
+    from basisn.circuit import CircuitCrossbar
+    from basisn.circuit.readout import ChipReadout
+    from devices import Readout
+
+    planes = np.zeros((2, 8), bool)
+    planes[0, :3] = True
+    planes[1, 5] = True
+    x = np.tile(np.linspace(-1, 1, 8), (20000, 1))
+    var = {}
+    for rb in (None, 3):
+        chip = _readout_chip(rb, read_sigma=0.05)
+        hook = ChipReadout(CircuitCrossbar(chip), chip.mapping, Readout(adc_bits=None), (1,))
+        var[rb] = hook.combine(x, planes).var(axis=0)
+    np.testing.assert_allclose(var[3], var[None], rtol=0.06)  # 20000 draws: ~1 % standard error per variance
