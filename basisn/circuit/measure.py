@@ -136,8 +136,8 @@ def exact_step_currents(mapping: CrossbarMapping, patterns, voltages, backend: s
 
     The exact path for nonlinear chips (a Newton solve per input vector with the native
     backend, or ngspice). ``voltages``: (S, d) wordline voltages, volt. With partial
-    activation (``preset.row_block``) one solve per row block (the other rows floating),
-    the blocks' currents added (the digital sum).
+    activation (``preset.row_block``) one solve per row block (the other rows as
+    ``preset.undriven_rows`` says), the blocks' currents added (the digital sum).
     """
     v = np.atleast_2d(np.asarray(voltages, float))
     if v.shape[1] != mapping.d:
@@ -281,7 +281,8 @@ def direct_step_transfer(mapping: CrossbarMapping, patterns) -> np.ndarray:
 def ngspice_step_currents(mapping: CrossbarMapping, patterns, voltages) -> np.ndarray:
     """Physical line currents (S, n_lines), ampere, of one step for wordline ``voltages`` (S, d) volt, by ngspice.
 
-    With partial activation: one ngspice run per row block (the other rows floating), summed.
+    With partial activation: one ngspice run per row block (the other rows as
+    ``preset.undriven_rows`` says), summed.
     """
     v = np.atleast_2d(np.asarray(voltages, float))
     blocks = row_blocks(mapping.preset)

@@ -21,7 +21,10 @@ SuperLU solves for the port columns (same result, slower).
 
 A step closes some TGs. :class:`PeripheryModel` (what :class:`~basisn.circuit.measure.ChipSystem`
 uses) factorizes the all-open periphery once per chip and solves a step's closed TGs by a
-Woodbury update (``m x m``, ``m`` closed TGs). :func:`periphery_transfer` is the
+Woodbury update (``m x m``, ``m`` closed TGs). Partial activation: :meth:`ArrayPorts.driven`
+eliminates floating wordline drivers from ``S`` (:class:`DrivenPorts`), and
+:class:`BlockPorts` is the port model of one row block with the other rows' cells
+switched off; both feed :class:`PeripheryModel` like ``ArrayPorts``. :func:`periphery_transfer` is the
 independent per-step reference (a test checks the two agree): it solves the periphery on
 top of ``S`` directly: every summing line ``l`` is a chain (tridiagonal ``T_l``, segment
 ``r_summing``, its last tap tied to the virtual-ground output) loaded by its TGs (``g_l``:
