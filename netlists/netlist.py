@@ -417,6 +417,55 @@ class Netlist:
         return Netlist(self.title, self.nodes, self.resistors, vs, cs, self.mosfets, self.models, self.layout,
                        capacitors=self.capacitors, inductors=self.inductors, sinh_cells=self.sinh_cells)
 
+    def without_sources(self, names, layout=None) -> "Netlist":
+        """A copy with the independent sources ``names`` (V or I) removed; the nodes stay.
+
+        A node the removed source drove is left to float (it keeps its other
+        connections), e.g. an undriven wordline of a crossbar. ``layout`` replaces the
+        copy's layout (None keeps this netlist's; pass an updated one when it names the
+        removed sources).
+
+        Raises
+        ------
+        NetlistError
+            A name that is not an independent source of this netlist.
+        """
+        names = list(names)
+        for name in names:
+            kind, _ = self._locate(name)
+            if kind not in ("v", "i"):
+                raise NetlistError(f"{name!r} is a {_KIND_NAMES[kind]}, not an independent source")
+        return self.without_elements(names, layout)
+
+    def without_elements(self, names, layout=None) -> "Netlist":
+        """A copy with the elements ``names`` (any kind) removed; the nodes stay.
+
+        The caller keeps the circuit solvable (no node left without a DC path to ground);
+        ``layout`` as in :meth:`without_sources`.
+
+        Raises
+        ------
+        NetlistError
+            A name that is not an element of this netlist.
+        """
+        drop = {k: set() for k in _KINDS}
+        for name in names:
+            kind, row = self._locate(name)
+            drop[kind].add(row)
+
+        def keep(table, rows):
+            if not rows:
+                return table
+            k = np.ones(len(table), bool)
+            k[list(rows)] = False
+            cols = {c: _frozen(np.asarray(a)[k], np.asarray(a).dtype) for c, a in table.columns.items()}
+            return ElementTable(tuple(n for n, ok in zip(table.names, k) if ok), cols)
+
+        t = {k: keep(self.table(k), drop[k]) for k in _KINDS}
+        return Netlist(self.title, self.nodes, t["r"], t["v"], t["i"], t["m"], self.models,
+                       self.layout if layout is None else layout, capacitors=t["c"], inductors=t["l"],
+                       sinh_cells=t["b"])
+
     def __repr__(self) -> str:
         return (f"<Netlist {self.title!r}: {self.n_nodes} nodes, {len(self.resistors)} R, "
                 f"{len(self.vsources)} V, {len(self.isources)} I, {len(self.mosfets)} M, "

@@ -5,7 +5,7 @@
     python studies/basisn_viability.py --plot-only results/basisn_viability.h5
 
 Per data set, seed and d: the float network and ideal-hardware BasisN are trained once;
-then for every grid point (TG r_on x cell g_max x wire resistance, the mitigations of
+then for every grid point (TG r_on x cell g_max x wire resistance x row block, the mitigations of
 :class:`basisn.circuit.mitigation.Mitigation`) the naive mapping and feedback (twin
 model, gradients through the modelled hardware, exact refresh on the training chip) are
 evaluated circuit-exactly on fresh evaluation chips (readout calibrated, read noise,
@@ -34,6 +34,18 @@ def _lr_text(p):
     return " ".join(f"x{v:g}" for v in np.atleast_1d(p["feedback_lr"].values) if np.isfinite(v))
 
 
+def _row_block(text):
+    """``all`` (or 0): every row driven; else a positive integer (checked by the config)."""
+    import argparse
+
+    if text.strip().lower() in ("all", "0"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--row-block {text!r}: allowed: 'all' (or 0) or an integer in [1, 256]") from None
+
+
 def _floats(text):
     return float(text)
 
@@ -57,6 +69,10 @@ class Viability(Study):
                        help="bitline segment resistance, ohm, on every grid point (default: the --r-wire value, "
                             "or the preset's without --r-wire)")
         p.add_argument("--encoding", default="differential", help="differential or reference")
+        p.add_argument("--row-block", type=_row_block, nargs="+", default=[None],
+                       help="partial activation: wordlines driven per sub-step ('all' or 0: every row)")
+        p.add_argument("--undriven-rows", default="float",
+                       help="partial activation, rows outside the block: float (drivers off) or off (access transistors off)")
         p.add_argument("--no-repair-stuck", dest="repair_stuck", action="store_false",
                        help="do not repair stuck cells through their differential partner at write time")
         p.add_argument("--no-noise-aware", dest="noise_aware", action="store_false",
@@ -94,6 +110,7 @@ class Viability(Study):
                                r_wire=tuple(args.r_wire or (base.wires.r_wordline,)), r_bitline=r_bitline,
                                encoding=args.encoding, repair_stuck=args.repair_stuck, noise_aware=args.noise_aware,
                                feedback_lr=tuple(args.feedback_lr), control_lr=tuple(args.control_lr),
+                               row_block=tuple(args.row_block), undriven_rows=args.undriven_rows,
                                n_eval_chips=args.eval_chips, feedback_epochs=args.feedback_epochs,
                                n_test=args.n_test, quick=not args.full)
 
@@ -107,7 +124,8 @@ class Viability(Study):
                 "preset": config.preset, "g_ratio": config.g_ratio, "encoding": config.encoding,
                 "r_bitline": "r_wire" if config.r_bitline is None else config.r_bitline,
                 "repair_stuck": int(config.repair_stuck), "noise_aware": int(config.noise_aware),
-                "feedback_lr_candidates": list(config.feedback_lr), "control_lr_candidates": list(config.control_lr)}
+                "feedback_lr_candidates": list(config.feedback_lr), "control_lr_candidates": list(config.control_lr),
+                "undriven_rows": config.undriven_rows}
 
     def tasks(self, config):
         return [Task(f"{name}/seed={s}/d={d}", params=(name, s, d), cost=float(d) ** 1.5)
@@ -119,16 +137,17 @@ class Viability(Study):
         name, seed, d = task.params
         res = run_viability_task(config, name, seed, d, log=logging.getLogger("basisn_viability").info)
         nr, ng, nw, nc = len(config.tg_r_on), len(config.g_max), len(config.r_wire), config.n_eval_chips
-        before = np.array([p["acc_before"] for p in res["points"]]).reshape(nr, ng, nw, nc)
-        after = np.array([p["acc_after"] for p in res["points"]]).reshape(nr, ng, nw, nc)
-        res_twin = np.array([p["res_twin"] for p in res["points"]]).reshape(nr, ng, nw)
-        t_fb = np.array([p["t_feedback"] for p in res["points"]]).reshape(nr, ng, nw)
-        t_ex = np.array([p["t_before"] for p in res["points"]]).reshape(nr, ng, nw)
+        nb = len(config.row_block)
+        before = np.array([p["acc_before"] for p in res["points"]]).reshape(nr, ng, nw, nb, nc)
+        after = np.array([p["acc_after"] for p in res["points"]]).reshape(nr, ng, nw, nb, nc)
+        res_twin = np.array([p["res_twin"] for p in res["points"]]).reshape(nr, ng, nw, nb)
+        t_fb = np.array([p["t_feedback"] for p in res["points"]]).reshape(nr, ng, nw, nb)
+        t_ex = np.array([p["t_before"] for p in res["points"]]).reshape(nr, ng, nw, nb)
         nl = len(config.feedback_lr)
-        acc_val = np.array([p.get("acc_val", [np.nan] * nl) for p in res["points"]]).reshape(nr, ng, nw, nl)
-        lr_pick = np.array([p.get("feedback_lr", np.nan) for p in res["points"]]).reshape(nr, ng, nw)
+        acc_val = np.array([p.get("acc_val", [np.nan] * nl) for p in res["points"]]).reshape(nr, ng, nw, nb, nl)
+        lr_pick = np.array([p.get("feedback_lr", np.nan) for p in res["points"]]).reshape(nr, ng, nw, nb)
         lead = ("dataset", "seed", "d")
-        grid = ("tg_r_on", "g_max", "r_wire")
+        grid = ("tg_r_on", "g_max", "r_wire", "row_block")
         ex = (slice(None),) * 0
         data = {
             "acc_before": (lead + grid + ("chip",), before[None, None, None], {"units": "1", "description":
@@ -165,6 +184,10 @@ class Viability(Study):
                   "tg_r_on": ("tg_r_on", list(config.tg_r_on), {"units": "ohm"}),
                   "g_max": ("g_max", list(config.g_max), {"units": "S"}),
                   "r_wire": ("r_wire", list(config.r_wire), {"units": "ohm"}),
+                  "row_block": ("row_block", [0 if b is None else int(b) for b in config.row_block],
+                                {"units": "1", "description": "wordlines driven per sub-step (the others float or "
+                                 "are switched off, attribute undriven_rows); 0: every row (a value >= d also drives "
+                                 "every row)"}),
                   "chip": np.arange(nc),
                   "lr_candidate": ("lr_candidate", list(config.feedback_lr), {"units": "1"})}
         return xr.Dataset(data, coords=coords)
@@ -180,9 +203,11 @@ class Viability(Study):
     def summary(self, ds):
         if "acc_after" not in ds:
             return "basisn_viability: no finished task in the archive"
-        lines = ["| data set | d | TG r_on (ohm) | g_max (uS) | wire (ohm) | ideal BasisN (control) | naive | "
+        lines = ["| data set | d | TG r_on (ohm) | g_max (uS) | wire (ohm) | row block | ideal BasisN (control) | naive | "
                  "after feedback | after - ideal (points) | twin residual | feedback lr (per seed) |",
-                 "|---|---|---|---|---|---|---|---|---|---|---|"]
+                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        if "row_block" not in ds.dims:  # archives written before the row_block axis
+            ds = ds.expand_dims(row_block=[0])
         for name in ds["dataset"].values:
             for d in ds["d"].values:
                 q = ds.sel(dataset=name, d=d)
@@ -190,17 +215,19 @@ class Viability(Study):
                 for r in q["tg_r_on"].values:
                     for g in q["g_max"].values:
                         for w in q["r_wire"].values:
-                            p = q.sel(tg_r_on=r, g_max=g, r_wire=w)
-                            a, ha, _ = t_interval(100 * p["acc_after"].values)
-                            b = float(p["acc_before"].mean())
-                            if not np.isfinite(a):
-                                continue
-                            gap, hg, _ = t_interval(100 * (p["acc_after"] - self.reference(q)).values)
-                            lines.append(f"| {name} | {int(d)} | {r:g} | {g * 1e6:g} | {w:g} | "
-                                         f"{100 * float(q['acc_ideal'].mean()):.1f} ({100 * ctrl:.1f}) | "
-                                         f"{100 * b:.1f} | {a:.1f} ± {ha:.1f} | {gap:+.1f} ± {hg:.1f} | "
-                                         f"{100 * float(p['res_twin'].mean()):.1f} % |"
-                                         + (f" {_lr_text(p)} |" if "feedback_lr" in p else ""))
+                            for rb in q["row_block"].values:
+                                p = q.sel(tg_r_on=r, g_max=g, r_wire=w, row_block=rb)
+                                a, ha, _ = t_interval(100 * p["acc_after"].values)
+                                b = float(p["acc_before"].mean())
+                                if not np.isfinite(a):
+                                    continue
+                                gap, hg, _ = t_interval(100 * (p["acc_after"] - self.reference(q)).values)
+                                rbs = "all" if int(rb) == 0 or int(rb) >= int(d) else str(int(rb))
+                                lines.append(f"| {name} | {int(d)} | {r:g} | {g * 1e6:g} | {w:g} | {rbs} | "
+                                             f"{100 * float(q['acc_ideal'].mean()):.1f} ({100 * ctrl:.1f}) | "
+                                             f"{100 * b:.1f} | {a:.1f} ± {ha:.1f} | {gap:+.1f} ± {hg:.1f} | "
+                                             f"{100 * float(p['res_twin'].mean()):.1f} % |"
+                                             + (f" {_lr_text(p)} |" if "feedback_lr" in p else ""))
         if "t_exact_eval" in ds:
             for d in ds["d"].values:
                 q = ds.sel(d=d)
@@ -221,10 +248,13 @@ class Viability(Study):
         plt = pyplot()
         paths = []
         for name in ds["dataset"].values:
-            panels = [(d, w) for w in range(ds.sizes["r_wire"]) for d in ds["d"].values]
+            rbv = list(ds["row_block"].values) if "row_block" in ds.dims else [None]
+            panels = [(d, w, rb) for rb in rbv for w in range(ds.sizes["r_wire"]) for d in ds["d"].values]
             fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.8), squeeze=False)
-            for ax, (d, iw) in zip(axes[0], panels):
+            for ax, (d, iw, rb) in zip(axes[0], panels):
                 q = ds.sel(dataset=name, d=d).isel(r_wire=iw)
+                if rb is not None:
+                    q = q.sel(row_block=rb)
                 gap = 100 * (q["acc_after"].mean(("seed", "chip")) - self.reference(q).mean("seed"))
                 z = gap.transpose("tg_r_on", "g_max").values
                 im = ax.imshow(z, origin="lower", cmap="RdYlGn", vmin=-20, vmax=2, aspect="auto")
@@ -236,7 +266,8 @@ class Viability(Study):
                     ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=8)
                 if min(z.shape) >= 2 and np.nanmin(z) < -1 < np.nanmax(z):
                     ax.contour(z, levels=[-1.0], colors="k", linewidths=1.5)
-                ax.set_title(f"{name} d={int(d)}: feedback - ideal (points)\nwire {float(q['r_wire']):g} ohm")
+                rbs = "" if rb is None else (", all rows" if int(rb) == 0 or int(rb) >= int(d) else f", rows/{int(rb)}")
+                ax.set_title(f"{name} d={int(d)}: feedback - ideal (points)\nwire {float(q['r_wire']):g} ohm{rbs}")
                 fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="points")
             paths.append(save_figure(fig, Path(folder) / f"{stem}_{name}_heatmap.png"))
         return paths

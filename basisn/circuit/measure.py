@@ -29,10 +29,34 @@ every chip of that shape); a step then solves only the periphery on top of it
 (:func:`~basisn.circuit.ports.periphery_transfer`: one dense ``n_cols x n_cols``
 Cholesky and one banded solve per summing line). No approximation: the step's transfer
 equals a fresh factorization of its netlist up to rounding (tested to ~1e-10).
+
+Partial activation
+------------------
+With ``preset.row_block`` set below ``d``, a step drives one block of ``row_block``
+wordlines at a time (:func:`row_blocks`, ``ceil(d / row_block)`` sub-steps, results
+added digitally). The rows outside the block (``preset.undriven_rows``):
+
+``"float"``
+    Their driver sources are absent, so a floating wordline sits at whatever potential
+    its cells give it. Per block the port model eliminates the floating drivers
+    (:meth:`~basisn.circuit.ports.ArrayPorts.driven`, a dense Schur complement).
+``"off"``
+    Their access transistors are off: their cells are disconnected. Per block the port
+    model of the block's rows alone, with the bitline segments below the block in series
+    at the column bottoms (:class:`~basisn.circuit.ports.BlockPorts`; together one
+    factorization's worth of work).
+
+Each block factorizes its own periphery, once per chip; column ``i`` of a step's
+transfer comes from the block of row ``i``. (With the undriven drivers held at 0 V and
+the cells connected, superposition makes the sum of the blocks equal the full-row
+result exactly.) The references (:func:`direct_step_transfer`,
+:func:`ngspice_step_currents`, :func:`exact_step_currents`) build one netlist per block
+with the other rows' sources (``"float"``) or access transistors (``"off"``) removed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -43,42 +67,91 @@ from devices.errors import ParameterError
 from netlists import build_crossbar
 
 from .mapping import CrossbarMapping
-from .ports import ArrayPorts, PeripheryModel
+from .ports import ArrayPorts, BlockPorts, PeripheryModel
 from .preset import access_r_on
 
-__all__ = ["ChipSystem", "NonlinearChipSystem", "chip_system", "direct_step_transfer", "ngspice_step_currents",
+__all__ = ["ChipSystem", "NonlinearChipSystem", "chip_system", "direct_step_transfer", "ngspice_step_currents", "row_blocks",
            "exact_step_currents", "linearized_step_transfer", "cell_chord_conductance", "build_step_netlist"]
 
 
-def build_step_netlist(mapping: CrossbarMapping, patterns, voltages=None):
+def row_blocks(preset) -> list:
+    """The wordline blocks a step drives one after another (partial activation).
+
+    ``[arange(d)]`` (one block, every row driven) when ``preset.row_block`` is None or at
+    least ``d``; else consecutive blocks of ``row_block`` rows (the last may be shorter),
+    ``ceil(d / row_block)`` of them. The rows outside the driven block float or have
+    their cells switched off (``preset.undriven_rows``).
+    """
+    d, rb = preset.d, preset.row_block
+    if rb is None or rb >= d:
+        return [np.arange(d)]
+    return [np.arange(s, min(s + rb, d)) for s in range(0, d, rb)]
+
+
+def build_step_netlist(mapping: CrossbarMapping, patterns, voltages=None, driven=None):
     """Netlist of one step (physical TG states from the logical ``patterns``).
 
     Linear chips: cells folded into one resistor. Nonlinear chips (NMOS access or sinh
     cells): every 1T1R cell as its devices (sinh cell ``b...``, NMOS ``m...``).
+    ``driven`` (row indices, None: every row): only these rows are inputs (the layout's
+    ``inputs`` name only their sources, and ``voltages`` holds their values,
+    ``len(driven)``); the other rows as ``preset.undriven_rows`` says: ``"float"``
+    removes their wordline sources, ``"off"`` removes their cells' access transistors
+    (or the cells, when folded or without access) and keeps their sources at 0 V.
     """
     p = mapping.preset
+    if voltages is not None and driven is not None:
+        v_all = np.zeros(mapping.d)
+        v_all[np.asarray(driven)] = np.asarray(voltages, float).reshape(-1)
+    else:
+        v_all = voltages
     if p.nonlinear:
-        return build_crossbar(mapping.g_rram, mapping.physical_assignment(patterns), voltages, wires=p.wires, tg=p.tg,
-                              access=p.access, fold_cells=False, cell_v0=p.cell.v0)
-    return build_crossbar(mapping.g_rram, mapping.physical_assignment(patterns), voltages, wires=p.wires, tg=p.tg,
-                          access=p.access, fold_cells=True)
+        net = build_crossbar(mapping.g_rram, mapping.physical_assignment(patterns), v_all, wires=p.wires, tg=p.tg,
+                             access=p.access, fold_cells=False, cell_v0=p.cell.v0)
+    else:
+        net = build_crossbar(mapping.g_rram, mapping.physical_assignment(patterns), v_all, wires=p.wires, tg=p.tg,
+                             access=p.access, fold_cells=True)
+    return net if driven is None else _restrict(net, driven, p.undriven_rows)
+
+
+def _restrict(net, driven, undriven_rows: str):
+    """``net`` (a crossbar netlist) with only the rows ``driven`` as inputs (see :func:`build_step_netlist`)."""
+    lay = net.layout
+    R, C = lay.rows, lay.cols
+    rows = np.asarray(driven)
+    if rows.ndim != 1 or not np.issubdtype(rows.dtype, np.integer) or rows.size < 1 or rows.min() < 0 \
+            or rows.max() >= R or np.unique(rows).size != rows.size:
+        raise ParameterError(f"driven rows must be distinct integers in [0, {R}), got {driven!r}")
+    undriven = [i for i in range(R) if i not in set(rows.tolist())]
+    layout = dataclasses.replace(lay, inputs=tuple(lay.inputs[i] for i in rows))
+    if undriven_rows == "float":
+        return net.without_sources([lay.inputs[i] for i in undriven], layout=layout)
+    names = set(net.resistors.names) | set(net.mosfets.names) | set(net.sinh_cells.names)
+    prefix = next(pre for pre in ("m", "ra", "rc", "bc") if f"{pre}0_0" in names)  # access first, else the cell
+    return net.without_elements([f"{prefix}{i}_{j}" for i in undriven for j in range(C)], layout=layout)
 
 
 def exact_step_currents(mapping: CrossbarMapping, patterns, voltages, backend: str = "native") -> np.ndarray:
     """Physical line currents (S, n_lines), ampere, of one step: a full DC solve per input.
 
     The exact path for nonlinear chips (a Newton solve per input vector with the native
-    backend, or ngspice). ``voltages``: (S, d) wordline voltages, volt.
+    backend, or ngspice). ``voltages``: (S, d) wordline voltages, volt. With partial
+    activation (``preset.row_block``) one solve per row block (the other rows as
+    ``preset.undriven_rows`` says), the blocks' currents added (the digital sum).
     """
     v = np.atleast_2d(np.asarray(voltages, float))
     if v.shape[1] != mapping.d:
         raise ParameterError(f"voltages must have shape (S, {mapping.d}), got {v.shape}")
-    net = build_step_netlist(mapping, patterns)
-    lay = net.layout
-    ds = crossbar.solve(net, backend=backend, sources={name: v[:, i] for i, name in enumerate(lay.inputs)},
-                        keep_voltages=False)
-    i = ds["i"].sel(branch=list(lay.outputs)).values
-    return np.asarray(i).reshape(v.shape[0], len(lay.outputs))
+    blocks = row_blocks(mapping.preset)
+    total = 0.0
+    for rows in blocks:
+        net = build_step_netlist(mapping, patterns, driven=None if len(blocks) == 1 else rows)
+        lay = net.layout
+        ds = crossbar.solve(net, backend=backend, sources={name: v[:, i] for i, name in zip(rows, lay.inputs)},
+                            keep_voltages=False)
+        i = ds["i"].sel(branch=list(lay.outputs)).values
+        total = total + np.asarray(i).reshape(v.shape[0], len(lay.outputs))
+    return total
 
 
 def _bisect(f, lo, hi, n: int = 60):
@@ -129,11 +202,26 @@ def linearized_step_transfer(mapping: CrossbarMapping, patterns, v_op) -> tuple[
     native Newton solver, replaces every 1T1R cell by its chord conductance ``I / V`` at
     that operating point (small-signal where ``|V|`` < 1 uV), and returns the linear
     transfer of the result (ideal-product units, as :meth:`ChipSystem.step_transfer`) and
-    the solve's info (``newton_iterations``, ``residual``).
+    the solve's info (``newton_iterations``, ``residual``: the largest over the blocks).
+    With partial activation each row block has its own operating point (the other rows
+    floating) and gives the columns of its rows.
     """
-    p = mapping.preset
     v_op = np.asarray(v_op, float).reshape(-1)
-    net = build_step_netlist(mapping, patterns, v_op)
+    blocks = row_blocks(mapping.preset)
+    T = np.zeros((mapping.n_lines, mapping.d))
+    info = {"newton_iterations": 0, "residual": 0.0}
+    for rows in blocks:
+        Tb, ib = _linearized_block(mapping, patterns, v_op, None if len(blocks) == 1 else rows)
+        T[:, rows] = Tb
+        info = {"newton_iterations": max(info["newton_iterations"], ib["newton_iterations"]),
+                "residual": max(info["residual"], ib["residual"])}
+    return mapping.readout(patterns) @ T / mapping.gain, info
+
+
+def _linearized_block(mapping: CrossbarMapping, patterns, v_op, rows):
+    """Line currents per volt (n_lines, len(rows)), siemens, of one block linearised at ``v_op``."""
+    p = mapping.preset
+    net = build_step_netlist(mapping, patterns, v_op if rows is None else v_op[rows], driven=rows)
     ds = crossbar.solve(net)
     ix = np.asarray([net.node_index(n) for n in ds["node"].values])
     vn = np.zeros(int(ix.max()) + 1)  # ground (index 0) stays at 0 V
@@ -153,13 +241,18 @@ def linearized_step_transfer(mapping: CrossbarMapping, patterns, v_op) -> tuple[
         if small.any():
             g_chord[small] = cell_chord_conductance(p, g[small], 0.0)
         g_chord = g_chord.reshape(R, C)
+        if rows is not None and p.undriven_rows == "off":  # cells switched off carry nothing; removed below
+            off = np.setdiff1d(np.arange(R), rows)
+            g_chord[off] = mapping.g_cell[off]
     else:
         g_chord = mapping.g_cell
     lin = build_crossbar(g_chord, mapping.physical_assignment(patterns), wires=p.wires, tg=p.tg, access=None,
                          fold_cells=True)
+    if rows is not None:
+        lin = _restrict(lin, rows, p.undriven_rows)
     T = crossbar.transfer_matrix(lin).values
     info = {"newton_iterations": int(ds.attrs.get("newton_iterations", 0)), "residual": float(ds.attrs.get("residual", 0.0))}
-    return mapping.readout(patterns) @ T / mapping.gain, info
+    return T, info
 
 
 def _wl_bl_nodes(net, R, C, wires):
@@ -170,21 +263,38 @@ def _wl_bl_nodes(net, R, C, wires):
 
 
 def direct_step_transfer(mapping: CrossbarMapping, patterns) -> np.ndarray:
-    """Exact (K, d) transfer of one step by a fresh factorization (ideal-product units)."""
-    net = build_step_netlist(mapping, patterns)
-    T = crossbar.transfer_matrix(net).values  # (n_lines, d) siemens
+    """Exact (K, d) transfer of one step by a fresh factorization (ideal-product units).
+
+    With partial activation (``preset.row_block``) one fresh netlist per row block with
+    the other rows' sources removed (floating); column ``i`` comes from the block of row ``i``.
+    """
+    blocks = row_blocks(mapping.preset)
+    if len(blocks) == 1:
+        T = crossbar.transfer_matrix(build_step_netlist(mapping, patterns)).values  # (n_lines, d) siemens
+    else:
+        T = np.zeros((mapping.n_lines, mapping.d))
+        for rows in blocks:
+            T[:, rows] = crossbar.transfer_matrix(build_step_netlist(mapping, patterns, driven=rows)).values
     return mapping.readout(patterns) @ T / mapping.gain
 
 
 def ngspice_step_currents(mapping: CrossbarMapping, patterns, voltages) -> np.ndarray:
-    """Physical line currents (S, n_lines), ampere, of one step for wordline ``voltages`` (S, d) volt, by ngspice."""
+    """Physical line currents (S, n_lines), ampere, of one step for wordline ``voltages`` (S, d) volt, by ngspice.
+
+    With partial activation: one ngspice run per row block (the other rows as
+    ``preset.undriven_rows`` says), summed.
+    """
     v = np.atleast_2d(np.asarray(voltages, float))
-    net = build_step_netlist(mapping, patterns)
-    lay = net.layout
-    ds = crossbar.solve(net, backend="ngspice", sources={name: v[:, i] for i, name in enumerate(lay.inputs)},
-                        keep_voltages=False)
-    i = ds["i"].sel(branch=list(lay.outputs)).values
-    return np.asarray(i).reshape(v.shape[0], len(lay.outputs))
+    blocks = row_blocks(mapping.preset)
+    total = 0.0
+    for rows in blocks:
+        net = build_step_netlist(mapping, patterns, driven=None if len(blocks) == 1 else rows)
+        lay = net.layout
+        ds = crossbar.solve(net, backend="ngspice", sources={name: v[:, i] for i, name in zip(rows, lay.inputs)},
+                            keep_voltages=False)
+        i = ds["i"].sel(branch=list(lay.outputs)).values
+        total = total + np.asarray(i).reshape(v.shape[0], len(lay.outputs))
+    return total
 
 
 class ChipSystem:
@@ -207,6 +317,9 @@ class ChipSystem:
         Steps served from the cache.
     setup_time, solve_time : float
         Seconds spent on the port model (one factorization) and on steps.
+    blocks : list of ndarray
+        The wordline blocks driven one after another (:func:`row_blocks`; one block of
+        every row unless the preset sets ``row_block``).
     """
 
     cache_size = 8192
@@ -220,9 +333,19 @@ class ChipSystem:
         p = mapping.preset
         t0 = time.perf_counter()
         g_array, r_acc = self._array_conductances()
+        self.blocks = row_blocks(p)
         with _blas(blas_threads):
-            self.ports = ArrayPorts(g_array, p.wires, r_acc)
-            self.periphery = PeripheryModel(self.ports, p.tg, p.wires.r_summing, mapping.n_lines)
+            self.ports = None if len(self.blocks) > 1 and p.undriven_rows == "off" else ArrayPorts(g_array, p.wires, r_acc)
+            if len(self.blocks) == 1:
+                self.periphery = PeripheryModel(self.ports, p.tg, p.wires.r_summing, mapping.n_lines)
+                self.block_peripheries = [self.periphery]
+            else:  # partial activation: a port model and a periphery factorization per block
+                self.periphery = None
+                if p.undriven_rows == "float":  # the other drivers eliminated from the whole array's ports
+                    views = [self.ports.driven(rows) for rows in self.blocks]
+                else:  # the other rows' cells off: the block's own array, bitlines extended to the column bottoms
+                    views = [BlockPorts(g_array, p.wires, r_acc, int(rows[0]), int(rows[-1]) + 1) for rows in self.blocks]
+                self.block_peripheries = [PeripheryModel(v, p.tg, p.wires.r_summing, mapping.n_lines) for v in views]
         self._switchable = mapping.switchable()
         self.setup_time = time.perf_counter() - t0
         self.solve_time = 0.0
@@ -255,7 +378,12 @@ class ChipSystem:
         if not a.any():
             return np.zeros((self.mapping.n_lines, self.d))
         with _blas(self.blas_threads):
-            return self.periphery.transfer(a)
+            if self.periphery is not None:
+                return self.periphery.transfer(a)
+            T = np.empty((self.mapping.n_lines, self.d))
+            for rows, per in zip(self.blocks, self.block_peripheries):
+                T[:, rows] = per.transfer(a)
+            return T
 
     def step_transfer(self, patterns) -> np.ndarray:
         """Exact (K, d) transfer of a step whose K logical patterns are closed together.

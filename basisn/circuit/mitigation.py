@@ -2,7 +2,8 @@
 
 ``Mitigation``
     Frozen, validated: cell conductance range (low-conductance cells), TG on-resistance,
-    wire segment resistance, read voltage, signed encoding. ``None`` keeps the preset's
+    wire segment resistance, read voltage, signed encoding, partial activation (rows
+    driven per sub-step). ``None`` keeps the preset's
     value. :meth:`Mitigation.apply` returns the preset with the choices made
     (``dataclasses.replace``; the preset module is not changed).
 ``RANGES``
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from devices import TransmissionGate, Wires
 from devices.errors import ParameterError
 
-from .preset import ENCODINGS, V_READ_RANGE, HardwarePreset
+from .preset import D_RANGE, ENCODINGS, UNDRIVEN_ROWS, V_READ_RANGE, HardwarePreset
 
 __all__ = ["Mitigation", "RANGES", "NONE"]
 
@@ -35,11 +36,14 @@ RANGES = {
     "v_read": V_READ_RANGE,
     "encoding": ENCODINGS,
     "repair_stuck": (True, False),
+    "row_block": (1, D_RANGE[1]),
+    "undriven_rows": UNDRIVEN_ROWS,
 }
 """Allowed values: ``g_max`` siemens, ``g_ratio`` = g_max / g_min (dimensionless), ``tg_r_on``
 ohm, ``r_wire`` ohm per segment (wordline, bitline and summing line alike unless ``r_bitline``
-is given), ``r_bitline`` ohm per bitline segment, ``v_read`` volt,
-``encoding`` one of the names."""
+is given), ``r_bitline`` ohm per bitline segment, ``v_read`` volt, ``encoding`` one of the
+names, ``repair_stuck`` a bool, ``row_block`` an integer (wordlines driven per sub-step; at
+most the preset's ``d``, checked by :meth:`Mitigation.apply`), ``undriven_rows`` one of the names."""
 
 
 def _num(name, v):
@@ -71,6 +75,12 @@ class Mitigation:
     """Signed encoding: "differential" or "reference"."""
     repair_stuck: bool | None = None
     """Write-verify repairs stuck cells through the other cell of their differential pair."""
+    row_block: int | None = None
+    """Partial activation: wordlines driven per sub-step (the others float), an integer in
+    ``[1, d]``; None keeps the preset's choice (by default every row at once)."""
+    undriven_rows: str | None = None
+    """Partial activation, rows outside the block: "float" (drivers disconnected) or "off"
+    (access transistors off, cells disconnected); None keeps the preset's."""
 
     def __post_init__(self):
         for f in ("g_max", "g_ratio", "tg_r_on", "r_wire", "r_bitline", "v_read"):
@@ -83,6 +93,12 @@ class Mitigation:
             raise ParameterError(f"Mitigation.encoding = {self.encoding!r}; allowed: {ENCODINGS} or None")
         if self.repair_stuck is not None and not isinstance(self.repair_stuck, bool):
             raise ParameterError(f"Mitigation.repair_stuck = {self.repair_stuck!r}; allowed: True, False or None")
+        rb, (lo, hi) = self.row_block, RANGES["row_block"]
+        if rb is not None and (isinstance(rb, bool) or not isinstance(rb, int) or not lo <= rb <= hi):
+            raise ParameterError(f"Mitigation.row_block = {rb!r} is out of range; allowed: an integer in [{lo}, {hi}] "
+                                 "(at most the preset's d) or None (keep the preset's value)")
+        if self.undriven_rows is not None and self.undriven_rows not in UNDRIVEN_ROWS:
+            raise ParameterError(f"Mitigation.undriven_rows = {self.undriven_rows!r}; allowed: {UNDRIVEN_ROWS} or None")
 
     def label(self) -> str:
         """Short text naming the choices made (``"none"`` if none)."""
@@ -103,6 +119,10 @@ class Mitigation:
             parts.append(self.encoding)
         if self.repair_stuck is not None:
             parts.append("repair" if self.repair_stuck else "no-repair")
+        if self.row_block is not None:
+            parts.append(f"rows/{self.row_block}")
+        if self.undriven_rows is not None:
+            parts.append(f"undriven {self.undriven_rows}")
         return ",".join(parts) or "none"
 
     def apply(self, preset: HardwarePreset) -> HardwarePreset:
@@ -136,6 +156,13 @@ class Mitigation:
             changes["encoding"] = self.encoding
         if self.repair_stuck is not None:
             changes["repair_stuck"] = self.repair_stuck
+        if self.row_block is not None:
+            if self.row_block > preset.d:
+                raise ParameterError(f"Mitigation.row_block = {self.row_block} is out of range for preset "
+                                     f"{preset.name!r}; allowed: an integer in [1, d = {preset.d}]")
+            changes["row_block"] = self.row_block
+        if self.undriven_rows is not None:
+            changes["undriven_rows"] = self.undriven_rows
         return dataclasses.replace(preset, **changes)
 
 

@@ -21,7 +21,10 @@ SuperLU solves for the port columns (same result, slower).
 
 A step closes some TGs. :class:`PeripheryModel` (what :class:`~basisn.circuit.measure.ChipSystem`
 uses) factorizes the all-open periphery once per chip and solves a step's closed TGs by a
-Woodbury update (``m x m``, ``m`` closed TGs). :func:`periphery_transfer` is the
+Woodbury update (``m x m``, ``m`` closed TGs). Partial activation: :meth:`ArrayPorts.driven`
+eliminates floating wordline drivers from ``S`` (:class:`DrivenPorts`), and
+:class:`BlockPorts` is the port model of one row block with the other rows' cells
+switched off; both feed :class:`PeripheryModel` like ``ArrayPorts``. :func:`periphery_transfer` is the
 independent per-step reference (a test checks the two agree): it solves the periphery on
 top of ``S`` directly: every summing line ``l`` is a chain (tridiagonal ``T_l``, segment
 ``r_summing``, its last tap tied to the virtual-ground output) loaded by its TGs (``g_l``:
@@ -49,7 +52,7 @@ from devices import TransmissionGate, Wires
 from devices.errors import ParameterError
 from netlists import build_crossbar
 
-__all__ = ["ArrayPorts", "PeripheryModel", "periphery_transfer", "tg_conductances", "line_cache"]
+__all__ = ["ArrayPorts", "BlockPorts", "DrivenPorts", "PeripheryModel", "periphery_transfer", "tg_conductances", "line_cache"]
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +193,33 @@ class ArrayPorts:
             raise ParameterError("array port admittance is not finite (ill-conditioned crossbar)")  # pragma: no cover
         self.S_CC = np.ascontiguousarray(S[:C, :C])
         self.S_CD = np.ascontiguousarray(S[:C, C:])
+        self.S_DD = np.ascontiguousarray(S[C:, C:])
         self.R, self.C = R, C
+
+    def driven(self, rows) -> "DrivenPorts":
+        """The port model with only the drivers ``rows`` driven and every other driver floating.
+
+        A floating driver node keeps its wordline (and through it its cells) but no
+        source: it is eliminated from ``S`` like an inner node (dense Schur complement
+        on the driver block)::
+
+            S' = S_KK - S_KF S_FF^-1 S_FK      K: columns and driven rows, F: floating rows
+
+        ``S_FF`` is positive definite (every floating wordline reaches the columns through
+        its cells, conductance > 0). With every row driven the result is this model's
+        ``S_CC``, ``S_CD`` unchanged (copies).
+
+        Parameters
+        ----------
+        rows : sequence of int
+            Driven wordlines (distinct, in ``[0, R)``).
+        """
+        return DrivenPorts(self, rows)
+
+    @property
+    def S_full(self) -> np.ndarray:
+        """The full port admittance ``[[S_CC, S_CD], [S_DC, S_DD]]``, siemens."""
+        return np.block([[self.S_CC, self.S_CD], [self.S_CD.T, self.S_DD]])
 
     @staticmethod
     def _superlu(tpl: _Template, ge) -> np.ndarray:
@@ -201,6 +230,95 @@ class ArrayPorts:
         Maa, Map, Mpp = M[:n, :n].tocsc(), M[:n, n:].toarray(), M[n:, n:].toarray()
         lu = splu(Maa, permc_spec="NATURAL")
         return Mpp - Map.T @ lu.solve(Map)
+
+
+class DrivenPorts:
+    """Port model of an array with some wordline drivers floating (see :meth:`ArrayPorts.driven`).
+
+    Attributes
+    ----------
+    rows : ndarray of int
+        The driven wordlines, in the order of the columns of ``S_CD``.
+    S_CC : ndarray (C, C)
+        Admittance among the column bottoms, driven rows at 0 V, floating rows free, siemens.
+    S_CD : ndarray (C, len(rows))
+        Current into the array at each column bottom per driven-row volt (columns at 0 V), siemens.
+    """
+
+    def __init__(self, ports: ArrayPorts, rows):
+        r = np.asarray(rows)
+        if r.ndim != 1 or r.size < 1 or not np.issubdtype(r.dtype, np.integer) or r.min() < 0 or r.max() >= ports.R \
+                or np.unique(r).size != r.size:
+            raise ParameterError(f"driven rows must be distinct integers in [0, {ports.R}), got {rows!r}")
+        self.rows = r.astype(np.int64)
+        self.R, self.C = int(r.size), ports.C
+        fl = np.setdiff1d(np.arange(ports.R), self.rows)
+        self.floating = fl
+        if fl.size == 0:
+            self.S_CC, self.S_CD = ports.S_CC.copy(), ports.S_CD[:, self.rows].copy()
+            return
+        S_FF = ports.S_DD[np.ix_(fl, fl)]
+        S_FK = np.concatenate([ports.S_CD[:, fl].T, ports.S_DD[np.ix_(fl, self.rows)]], axis=1)  # (f, C + R_b)
+        cho = sla.cho_factor(S_FF, lower=False, check_finite=False)
+        X = sla.cho_solve(cho, S_FK, check_finite=False)
+        S_KK = np.block([[ports.S_CC, ports.S_CD[:, self.rows]],
+                         [ports.S_CD[:, self.rows].T, ports.S_DD[np.ix_(self.rows, self.rows)]]])
+        S = S_KK - S_FK.T @ X
+        S = 0.5 * (S + S.T)
+        C = self.C
+        if not np.all(np.isfinite(S)):
+            raise ParameterError("port admittance with floating drivers is not finite (ill-conditioned crossbar)")  # pragma: no cover
+        self.S_CC = np.ascontiguousarray(S[:C, :C])
+        self.S_CD = np.ascontiguousarray(S[:C, C:])
+
+
+class BlockPorts:
+    """Port model of one row block with the access transistors of every other row off.
+
+    Partial activation with the unselected rows' 1T1R cells disconnected (their access
+    transistors off): the array reduces to the block's rows ``[start, stop)``, whose
+    bitlines still run down through the ``R - stop`` rows below to the column bottoms, an
+    extra ``(R - stop) * r_bitline`` in series at every column bottom (the rows above
+    carry no current). One factorization of the ``(stop - start) x C`` array
+    (:class:`ArrayPorts`), then the series resistance ``r_x`` eliminated densely
+    (``G_x = 1 / r_x``, ``A = S_CC + G_x I``)::
+
+        S_CC' = G_x A^-1 S_CC        S_CD' = G_x A^-1 S_CD
+
+    Parameters
+    ----------
+    g_rram : ndarray (R, C)
+        RRAM conductances of the whole array, siemens.
+    wires : devices.Wires
+    r_access : float
+        Linear access on-resistance of the selected rows, ohm.
+    start, stop : int
+        The block, ``0 <= start < stop <= R``.
+    """
+
+    def __init__(self, g_rram, wires: Wires, r_access: float, start: int, stop: int):
+        g = np.asarray(g_rram, float)
+        R = g.shape[0]
+        if not (isinstance(start, (int, np.integer)) and isinstance(stop, (int, np.integer)) and 0 <= start < stop <= R):
+            raise ParameterError(f"row block [{start!r}, {stop!r}) must satisfy 0 <= start < stop <= R = {R}")
+        inner = ArrayPorts(g[start:stop], wires, r_access)
+        self.rows = np.arange(start, stop)
+        self.R, self.C = int(stop - start), inner.C
+        self.method = inner.method
+        r_x = (R - stop) * float(wires.r_bitline)
+        if r_x == 0:
+            self.S_CC, self.S_CD = inner.S_CC, inner.S_CD
+            return
+        g_x = 1.0 / r_x
+        A = inner.S_CC.copy()
+        A[np.diag_indices(self.C)] += g_x
+        X = g_x * sla.cho_solve(sla.cho_factor(A, lower=False, check_finite=False),
+                                np.concatenate([inner.S_CC, inner.S_CD], axis=1), check_finite=False)
+        S_CC = X[:, :self.C]
+        self.S_CC = np.ascontiguousarray(0.5 * (S_CC + S_CC.T))
+        self.S_CD = np.ascontiguousarray(X[:, self.C:])
+        if not (np.all(np.isfinite(self.S_CC)) and np.all(np.isfinite(self.S_CD))):
+            raise ParameterError("row-block port admittance is not finite (ill-conditioned crossbar)")  # pragma: no cover
 
 
 def tg_conductances(assignment, tg: TransmissionGate) -> np.ndarray:

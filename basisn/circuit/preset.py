@@ -26,7 +26,8 @@ from devices import LinearAccessTransistor, NMOSLevel1, Readout, RRAMCell, Trans
 from devices.errors import ParameterError
 from devices.presets import ADC_8BIT, NEURRAM_CHIP_CELL
 
-__all__ = ["access_r_on", "HardwarePreset", "PRESETS", "get_preset", "ENCODINGS", "WEIGHT_RANGES", "D_RANGE", "K_RANGE", "V_READ_RANGE"]
+__all__ = ["access_r_on", "HardwarePreset", "PRESETS", "get_preset", "ENCODINGS", "WEIGHT_RANGES", "D_RANGE", "K_RANGE", "V_READ_RANGE",
+           "UNDRIVEN_ROWS"]
 
 WEIGHT_RANGES = ("max", "optimal")
 """How the basis range is mapped onto the conductance range: see ``HardwarePreset.weight_range``."""
@@ -37,6 +38,8 @@ D_RANGE = (2, 256)
 base factorization with ``K * 2d`` Woodbury columns no longer fits the 2-core budget."""
 K_RANGE = (1, 16)
 """Allowed TG sets per crossbar (inclusive), and ``K <= d``."""
+UNDRIVEN_ROWS = ("float", "off")
+"""What the rows outside the driven block do under partial activation: see ``HardwarePreset.undriven_rows``."""
 V_READ_RANGE = (1e-3, 1.0)
 """Allowed full-scale read voltage, volt (a read above 1 V would disturb the cells)."""
 
@@ -93,6 +96,15 @@ class HardwarePreset:
     and retargets the other cell of the pair so that the pair still holds its weight
     (``G- = G_stuck - gain * b`` for a stuck ``G+``, and the mirror case), as far as the
     partner's range allows (see :func:`~basisn.circuit.mapping.map_basis`)."""
+    row_block: int | None = None
+    """Partial activation: wordlines driven per sub-step (an integer in ``[1, d]``); a step
+    becomes ``ceil(d / row_block)`` sub-steps whose outputs are added digitally, and the
+    wordlines not driven float. None: every row driven at once (``row_block >= d`` is the same)."""
+    undriven_rows: str = "float"
+    """Partial activation, the rows outside the driven block: ``"float"`` (their wordline
+    drivers are disconnected; the cells stay connected, so a floating wordline couples the
+    bitlines it crosses) or ``"off"`` (their access transistors are switched off: the
+    cells are disconnected; with ``access=None`` an ideal row selector is assumed)."""
 
     def __post_init__(self):
         n = type(self).__name__
@@ -130,6 +142,17 @@ class HardwarePreset:
         if self.repair_stuck and self.encoding != "differential":
             raise ParameterError(f"{n}.repair_stuck needs the differential encoding (a stuck cell is repaired by "
                                  f"the other cell of its pair); encoding is {self.encoding!r}")
+        rb = self.row_block
+        if rb is not None and (isinstance(rb, bool) or not isinstance(rb, int) or not 1 <= rb <= self.d):
+            raise ParameterError(f"{n}.row_block = {rb!r} is out of range; allowed: an integer in [1, d = {self.d}] "
+                                 "or None (every row driven)")
+        if self.undriven_rows not in UNDRIVEN_ROWS:
+            raise ParameterError(f"{n}.undriven_rows = {self.undriven_rows!r}; allowed: {UNDRIVEN_ROWS}")
+
+    @property
+    def n_row_blocks(self) -> int:
+        """Sub-steps per step: ``ceil(d / row_block)`` (1 without partial activation)."""
+        return 1 if self.row_block is None else -(-self.d // self.row_block)
 
     @property
     def nonlinear(self) -> bool:
@@ -146,7 +169,8 @@ class HardwarePreset:
                 f"{self.cell.bits} bit sigma={self.cell.sigma:g} verify {self.cell.verify_tolerance:g}, stuck "
                 f"{self.cell.stuck_on:g}/{self.cell.stuck_off:g}, drift nu {self.cell.drift_nu:g}+-{self.cell.drift_nu_sigma:g}, "
                 f"read noise {self.cell.read_sigma:g}, ADC {self.readout.adc_bits or 'none'} bit, wires {self.wires.r_wordline:g}/{self.wires.r_bitline:g}/"
-                f"{self.wires.r_summing:g} ohm, TG r_on={self.tg.r_on:g} ohm, access {acc}, {self.encoding}")
+                f"{self.wires.r_summing:g} ohm, TG r_on={self.tg.r_on:g} ohm, access {acc}, {self.encoding}"
+                + ("" if self.row_block is None else f", row block {self.row_block} ({self.n_row_blocks} sub-steps, others {self.undriven_rows})"))
 
 
 _NEURRAM = NEURRAM_CHIP_CELL

@@ -23,6 +23,13 @@
     :meth:`recalibrate` (after drift) can also fit one digital gain per partition,
     ``<y_ref, y_t> / <y_t, y_t>``, applied after the ADC. Both count their reads
     (``calibration_reads``: crossbar steps times input rows).
+
+Partial activation (``preset.row_block``): every step is ``ceil(d / row_block)``
+crossbar reads (sub-steps), and ``reads`` counts them. Read noise is drawn per sub-step
+for the cells it reads (each cell is still read once per step, so its variance is
+unchanged), and the ADC converts every sub-step on its own, with a full scale per
+(partition, sub-step) calibrated by the same rule; the converted values are added
+digitally, so each sub-step adds its own quantization error.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from devices.errors import ParameterError
 
 from .crossbars import pattern_steps
 from .mapping import CrossbarMapping
+from .measure import row_blocks
 
 __all__ = ["ChipReadout", "noise_rows"]
 
@@ -81,6 +89,7 @@ class ChipReadout:
         self._record: dict | None = None
         self.calibration_reads = 0
         self.reads = 0
+        self._blocks = row_blocks(mapping.preset)
 
     @staticmethod
     def _key(planes):
@@ -89,40 +98,66 @@ class ChipReadout:
     def _steps(self, key, planes) -> int:
         n = self._nsteps.get(key)
         if n is None:
-            n = len(pattern_steps(planes, self.d, self.K, verify=False))
+            n = len(pattern_steps(planes, self.d, self.K, verify=False)) * self.mapping.preset.n_row_blocks
             self._nsteps[key] = n
         return n
 
+    def _noise_rows(self, key, planes) -> np.ndarray:
+        q = self._q.get(key)
+        if q is None:
+            q = noise_rows(self.mapping, planes)
+            self._q[key] = q
+        return q
+
     def analog(self, x, planes) -> np.ndarray:
-        """Pre-ADC outputs (S, P) with read noise, ideal-product units."""
+        """Pre-ADC outputs (S, P) with read noise, ideal-product units (sub-steps summed)."""
         x, planes = check_combine_args(x, planes, self.d)
+        if len(self._blocks) > 1:
+            return self._analog_parts(x, planes).sum(axis=0)
         out = x @ self.xb.rows(planes).T
         if self.read_sigma > 0:
-            key = self._key(planes)
-            q = self._q.get(key)
-            if q is None:
-                q = noise_rows(self.mapping, planes)
-                self._q[key] = q
+            q = self._noise_rows(self._key(planes), planes)
             std = self.read_sigma * np.sqrt((x * x) @ q.T)
             out = out + std * self._rng.standard_normal(out.shape)
         return out
 
+    def _analog_parts(self, x, planes) -> np.ndarray:
+        """Pre-ADC outputs of every sub-step (n_blocks, S, P) with read noise (partial activation)."""
+        rows = self.xb.rows(planes)
+        parts = np.stack([x[:, b] @ rows[:, b].T for b in self._blocks])
+        if self.read_sigma > 0:
+            q = self._noise_rows(self._key(planes), planes)
+            for i, b in enumerate(self._blocks):
+                std = self.read_sigma * np.sqrt((x[:, b] ** 2) @ q[:, b].T)
+                parts[i] += std * self._rng.standard_normal(parts[i].shape)
+        return parts
+
     def combine(self, x_pieces, planes) -> np.ndarray:
-        """Outputs (S, P) after read noise, ADC and digital gain (see :mod:`basisn.hardware`)."""
+        """Outputs (S, P) after read noise, ADC and digital gain (see :mod:`basisn.hardware`).
+
+        With partial activation every sub-step is converted on its own (its own full
+        scale) and the codes' values are added digitally.
+        """
         x_pieces, planes = check_combine_args(x_pieces, planes, self.d)
         key = self._key(planes)
-        y = self.analog(x_pieces, planes)
+        blocked = len(self._blocks) > 1
+        y = self._analog_parts(x_pieces, planes) if blocked else self.analog(x_pieces, planes)
         n_reads = x_pieces.shape[0] * self._steps(key, planes)
         if self._record is not None:
             self._record.setdefault(key, []).append(y)
             self.calibration_reads += n_reads
-            return y
+            return y.sum(axis=0) if blocked else y
         if self.readout.adc_bits is not None:
             fs = self.full_scale.get(key)
             if fs is None:
                 raise ParameterError("ChipReadout: this layer partition was not calibrated; call calibrate(net, x_cal) "
                                      "after writing the network's codes")
-            y = self.readout.convert(y, fs)
+            if blocked:
+                y = sum(self.readout.convert(y[i], f) for i, f in enumerate(np.broadcast_to(fs, len(self._blocks))))
+            else:
+                y = self.readout.convert(y, fs)
+        elif blocked:
+            y = y.sum(axis=0)
         self.reads += n_reads
         return y * self.gain.get(key, 1.0)
 
@@ -132,12 +167,27 @@ class ChipReadout:
             net.forward(np.asarray(x_cal, float), crossbar=self)
         finally:
             rec, self._record = self._record, None
-        return {k: np.concatenate(v) for k, v in rec.items()}
+        return {k: np.concatenate(v, axis=v[0].ndim - 2) for k, v in rec.items()}
+
+    def _full_scale(self, y):
+        """The Readout rule on one partition's calibration outputs; per sub-step (an array) with
+        partial activation, where a sub-step whose outputs are all 0 takes the summed output's."""
+        if y.ndim == 2:
+            return self.readout.calibrate(y)
+        whole = None
+        out = []
+        for yb in y:
+            if np.any(yb != 0):
+                out.append(self.readout.calibrate(yb))
+            else:
+                whole = self.readout.calibrate(y.sum(axis=0)) if whole is None else whole
+                out.append(whole)
+        return np.array(out)
 
     def calibrate(self, net, x_cal, keep_reference: bool = False) -> None:
         """Set every partition's full scale from the calibration inputs ``x_cal`` (the Readout rule)."""
         rec = self._run(net, x_cal)
-        self.full_scale = {k: self.readout.calibrate(y) for k, y in rec.items()}
+        self.full_scale = {k: self._full_scale(y) for k, y in rec.items()}
         self.gain = {}
         if keep_reference:
             self.reference = rec
@@ -146,16 +196,19 @@ class ChipReadout:
         """After drift: full scales again, plus one digital gain per partition against ``reference``.
 
         ``reference`` holds the calibration outputs recorded right after programming
-        (:meth:`calibrate` with ``keep_reference``, same ``x_cal``); returns the gains.
+        (:meth:`calibrate` with ``keep_reference``, same ``x_cal``); returns the gains
+        (fitted on the summed sub-steps with partial activation).
         """
         rec = self._run(net, x_cal)
-        self.full_scale = {k: self.readout.calibrate(y) for k, y in rec.items()}
+        self.full_scale = {k: self._full_scale(y) for k, y in rec.items()}
         gains = {}
         for k, y in rec.items():
             ref = reference.get(k)
             if ref is None or ref.shape != y.shape:
                 raise ParameterError("recalibrate: the reference does not hold this partition's calibration outputs "
                                      "(record it with calibrate(..., keep_reference=True) on the same inputs)")
+            if y.ndim == 3:
+                y, ref = y.sum(axis=0), ref.sum(axis=0)
             den = float(np.sum(y * y))
             gains[k] = float(np.sum(ref * y)) / den if den > 0 else 1.0
         self.gain = gains
@@ -163,4 +216,5 @@ class ChipReadout:
 
     def full_scale_ampere(self, v_scale: float) -> np.ndarray:
         """The calibrated full scales in ampere for read volts per activation unit ``v_scale``."""
-        return np.array(sorted(self.full_scale.values())) * v_scale * self.mapping.gain
+        fs = np.concatenate([np.atleast_1d(v) for v in self.full_scale.values()]) if self.full_scale else np.zeros(0)
+        return np.sort(fs) * v_scale * self.mapping.gain

@@ -117,6 +117,11 @@ class ViabilityConfig:
     """Bitline resistance per segment on every grid point, ohm (None: ``r_wire``)."""
     encoding: str = "differential"
     """Signed encoding on every grid point."""
+    row_block: tuple = (None,)
+    """Partial activation on the grid: wordlines driven per sub-step (the others float);
+    None = every row at once. A value ``>= d`` drives every row at that ``d``."""
+    undriven_rows: str = "float"
+    """Partial activation, the rows outside the block: "float" or "off" (access transistors off)."""
     n_eval_chips: int = 2
     """Fresh evaluation chips per grid point."""
     feedback_epochs: int = 5
@@ -182,24 +187,44 @@ class ViabilityConfig:
             raise ParameterError(f"{n}: repair_stuck needs the differential encoding, got encoding {self.encoding!r}; "
                                  "allowed: encoding 'differential', or repair_stuck=False (--no-repair-stuck) with "
                                  "the reference encoding")
-        for f in ("tg_r_on", "g_max", "r_wire"):
+        for f in ("tg_r_on", "g_max", "r_wire", "row_block"):
             if not getattr(self, f):
                 raise ParameterError(f"{n}.{f} needs at least one value")
-        for pt in self.points():
-            pt.apply(self.base())  # every combination must make a valid chip
+        from .mitigation import RANGES
+
+        lo, hi = RANGES["row_block"]
+        for rb in self.row_block:
+            if rb is not None and (isinstance(rb, bool) or not isinstance(rb, (int, np.integer)) or not lo <= rb <= hi):
+                raise ParameterError(f"{n}.row_block: {rb!r} is out of range; allowed: None (every row) or an "
+                                     f"integer in [{lo}, {hi}]")
+        from .preset import UNDRIVEN_ROWS
+
+        if self.undriven_rows not in UNDRIVEN_ROWS:
+            raise ParameterError(f"{n}.undriven_rows = {self.undriven_rows!r}; allowed: {UNDRIVEN_ROWS}")
+        if len(set(self.row_block)) != len(self.row_block):
+            raise ParameterError(f"{n}.row_block: values must be distinct, got {self.row_block!r}; allowed: each "
+                                 "value once (None or 'all' = every row)")
+        for d in self.ds:
+            for pt in self.points(d):
+                pt.apply(preset_at(self.base(), d, self.K))  # every combination must make a valid chip
 
     def base(self):
         from .preset import PRESETS
 
         return PRESETS[self.preset]
 
-    def points(self) -> list:
-        """The hardware grid as :class:`~basisn.circuit.mitigation.Mitigation` objects (r_on, g_max, r_wire order)."""
+    def points(self, d: int | None = None) -> list:
+        """The hardware grid as :class:`~basisn.circuit.mitigation.Mitigation` objects (r_on, g_max, r_wire,
+        row_block order); at crossbar size ``d`` a ``row_block >= d`` becomes None (every row)."""
         from .mitigation import Mitigation
 
+        def rows(rb):
+            return None if rb is None or (d is not None and int(rb) >= d) else int(rb)
+
         return [Mitigation(g_max=g, g_ratio=self.g_ratio, tg_r_on=r, r_wire=w, r_bitline=self.r_bitline,
-                           encoding=self.encoding, repair_stuck=self.repair_stuck)
-                for r in self.tg_r_on for g in self.g_max for w in self.r_wire]
+                           encoding=self.encoding, repair_stuck=self.repair_stuck, row_block=rows(b),
+                           undriven_rows=None if rows(b) is None else self.undriven_rows)
+                for r in self.tg_r_on for g in self.g_max for w in self.r_wire for b in self.row_block]
 
 
 def run_viability_task(cfg: ViabilityConfig, dataset: str, seed: int, d: int, log=None) -> dict:
@@ -259,7 +284,7 @@ def run_viability_task(cfg: ViabilityConfig, dataset: str, seed: int, d: int, lo
     every = -(-len(fit.y_train) // base_cfg.batch_size)
     base = preset_at(cfg.base(), d, cfg.K)
     points = []
-    for pt in cfg.points():
+    for pt in cfg.points(d):
         preset = pt.apply(base)
         x_cal = calibration_inputs(fit, preset.readout.n_calibration, seed)
         train, evals = training_chip(preset, seed), evaluation_chips(preset, seed, cfg.n_eval_chips)

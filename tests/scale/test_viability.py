@@ -128,7 +128,8 @@ def test_study_plumbing_with_a_stub_task(tmp_path, monkeypatch):
     from crossbar.study import run
 
     mod = _study_main()
-    cfg = ViabilityConfig(ds=(8, 16), tg_r_on=(1e3, 1e2), g_max=(4e-5, 4e-6), n_eval_chips=2, n_test=10)
+    cfg = ViabilityConfig(ds=(8, 16), tg_r_on=(1e3, 1e2), g_max=(4e-5, 4e-6), n_eval_chips=2, n_test=10,
+                          row_block=(None, 4))
 
     def stub(config, name, seed, d, log=None):
         pts = [{"acc_before": [0.1 * i, 0.1 * i], "acc_after": [0.5 + 0.01 * i + d / 1000, 0.5], "res_twin": 0.03,
@@ -139,13 +140,18 @@ def test_study_plumbing_with_a_stub_task(tmp_path, monkeypatch):
     study = mod.Viability()
     res = run(study, cfg, tmp_path / "v.h5", progress=False)
     ds = res.dataset
-    assert ds["acc_after"].dims == ("dataset", "seed", "d", "tg_r_on", "g_max", "r_wire", "chip")
-    assert ds["acc_after"].sel(d=16, tg_r_on=1e2, g_max=4e-6, chip=0).item() == pytest.approx(0.5 + 0.03 + 0.016)
+    assert ds["acc_after"].dims == ("dataset", "seed", "d", "tg_r_on", "g_max", "r_wire", "row_block", "chip")
+    assert list(ds["row_block"].values) == [0, 4]  # 0: every row driven
+    # grid order r_on, g_max, r_wire, row_block: (1e2, 4e-6, 2.5, rows/4) is point 7
+    assert ds["acc_after"].sel(d=16, tg_r_on=1e2, g_max=4e-6, row_block=4, chip=0).item() == \
+        pytest.approx(0.5 + 0.07 + 0.016)
     text = study.summary(ds)
-    assert "| mnist1d | 16 | 100 | 4 | 2.5 | 52.0 (55.0) |" in text and "CPU" in text
-    # the gap is taken against the better of ideal BasisN and its control (0.55 here), not the weaker one
-    row = next(line for line in text.splitlines() if line.startswith("| mnist1d | 16 | 100 | 4 | 2.5 |"))
-    assert f"{100 * (0.5 * (0.5 + 0.03 + 0.016 + 0.5) - 0.55):+.1f} ± " in row
+    assert "| mnist1d | 16 | 100 | 4 | 2.5 | all | 52.0 (55.0) |" in text and "| mnist1d | 16 | 100 | 4 | 2.5 | 4 |" in text
+    assert "CPU" in text
+    # the gap is taken against the better of ideal BasisN and its control (0.55 here), not the weaker one;
+    # (1e2, 4e-6, 2.5, all rows) is point 6
+    row = next(line for line in text.splitlines() if line.startswith("| mnist1d | 16 | 100 | 4 | 2.5 | all |"))
+    assert f"{100 * (0.5 * (0.5 + 0.06 + 0.016 + 0.5) - 0.55):+.1f} ± " in row
     paths = study.figures(ds, tmp_path, "v")
     assert len(paths) == 1 and Path(paths[0]).exists()
 
