@@ -267,7 +267,8 @@ class Viability(Study):
                 if min(z.shape) >= 2 and np.nanmin(z) < -1 < np.nanmax(z):
                     ax.contour(z, levels=[-1.0], colors="k", linewidths=1.5)
                 rbs = "" if rb is None else (", all rows" if int(rb) == 0 or int(rb) >= int(d) else f", rows/{int(rb)}")
-                ax.set_title(f"{name} d={int(d)}: feedback - ideal (points)\nwire {float(q['r_wire']):g} ohm{rbs}")
+                ax.set_title(f"{name} d={int(d)}: feedback - ideal BasisN or control\n(points; wire "
+                             f"{float(q['r_wire']):g} ohm{rbs})")
                 fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="points")
             paths.append(save_figure(fig, Path(folder) / f"{stem}_{name}_heatmap.png"))
         return paths
