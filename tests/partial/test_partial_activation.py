@@ -25,14 +25,9 @@ RTOL = 1e-9
 
 
 def _steps(seed, n, d, K, density=0.6):
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        pats = np.zeros((K, d), bool)
-        cols = rng.permutation(d)[: max(K, int(density * d))]
-        pats[np.arange(cols.size) % K, cols] = True
-        out.append(pats)
-    return out
+    from tests.scale.test_fast_path import _steps as steps
+
+    return steps(np.random.default_rng(seed), n, d, K, density)
 
 
 def _all_closed(d, K, seed=0):
