@@ -134,7 +134,9 @@ class ChipNoise:
     (the same write-verify, stuck-cell and repair rules as a real chip) and adds its
     deviation from the nominal levels to the model's weights, to first order: physical
     column ``c`` changes the logical column's transfer by ``a_c (G_c - G_c,nominal) /
-    gain``, ``a_c`` the column's gain in the model (wire and TG loading).
+    gain``, ``a_c`` the column's gain in the model (wire and TG loading) as fitted when
+    the sampler was made (a twin rebuilt later as the basis moves keeps the sampler's gains:
+    they change by far less than the programming deviations they scale).
 
     Parameters
     ----------
