@@ -366,33 +366,34 @@ class StepTiming(Study):
         return paths
 
 
+def _loglog_slopes(s, axis: str) -> list[float]:
+    """Least-squares slopes of log(settling) against log(``axis``), one per combination of the
+    other two sweep axes of ``s`` (dims N, K, r_on) that has at least two positive values."""
+    x = np.log(s[axis].values)
+    a, b = (d for d in ("N", "K", "r_on") if d != axis)
+    slopes = []
+    for va in s[a].values:
+        for vb in s[b].values:
+            y = s.sel({a: va, b: vb}).values
+            ok = np.isfinite(y) & (y > 0)
+            if ok.sum() >= 2:
+                slopes.append(np.polyfit(x[ok], np.log(y[ok]), 1)[0])
+    return slopes
+
+
 def scaling_text(ds) -> str:
     """Power-law exponents of the 8-bit settling time in N and in r_on (least squares in log-log)."""
     b = int(ds.bits.values.max())
     out = []
     for event in EVENTS:
         s = ds.settle.sel(event=event, bits=b)
-        if ds.N.size >= 2:
-            slopes = []
-            for k in ds.K.values:
-                for r in ds.r_on.values:
-                    y = s.sel(K=k, r_on=r).values
-                    ok = np.isfinite(y) & (y > 0)
-                    if ok.sum() >= 2:
-                        slopes.append(np.polyfit(np.log(ds.N.values[ok]), np.log(y[ok]), 1)[0])
-            if slopes:
-                out.append(f"{event}: settling ~ N^{np.median(slopes):.2f} (median over K, r_on; range "
-                           f"{min(slopes):.2f}..{max(slopes):.2f})")
-        if ds.r_on.size >= 2:
-            slopes = []
-            for k in ds.K.values:
-                for n in ds.N.values:
-                    y = s.sel(K=k, N=n).values
-                    ok = np.isfinite(y) & (y > 0)
-                    if ok.sum() >= 2:
-                        slopes.append(np.polyfit(np.log(ds.r_on.values[ok]), np.log(y[ok]), 1)[0])
-            if slopes:
-                out.append(f"{event}: settling ~ r_on^{np.median(slopes):.2f} (median over N, K)")
+        slopes = _loglog_slopes(s, "N") if ds.N.size >= 2 else []
+        if slopes:
+            out.append(f"{event}: settling ~ N^{np.median(slopes):.2f} (median over K, r_on; range "
+                       f"{min(slopes):.2f}..{max(slopes):.2f})")
+        slopes = _loglog_slopes(s, "r_on") if ds.r_on.size >= 2 else []
+        if slopes:
+            out.append(f"{event}: settling ~ r_on^{np.median(slopes):.2f} (median over N, K)")
     worst = float(ds.settle.sel(bits=b).max())
     out.append(f"design rule ({b} bits): step period >= the slowest settling, here {worst * 1e12:.1f} ps "
                f"(max step rate {1 / worst / 1e9:.2f} GHz for the array alone, ideal TIA/ADC)")
