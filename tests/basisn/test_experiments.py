@@ -1,9 +1,7 @@
 """The study protocol on a tiny configuration: structure, NaN policy, archive round trip,
 figures and summary regenerated from the archive."""
 
-import importlib.util
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +14,7 @@ from basisn.models import basis_mlp, mlp
 from basisn.training import AlternatingConfig, TrainConfig
 from crossbar.archive import read_dataset, write_dataset
 from devices.errors import ParameterError
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.scripts import load_study
 
 
 def tiny_protocol(grid):
@@ -68,9 +65,7 @@ def test_archive_round_trip_and_plot_only(cross_result, tmp_path):
     back = read_dataset(path)
     xr.testing.assert_identical(back, read_dataset(path))
     xr.testing.assert_allclose(back["accuracy"], ds["accuracy"])
-    spec = importlib.util.spec_from_file_location("basisn_accuracy", ROOT / "studies" / "basisn_accuracy.py")
-    study = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(study)
+    study = load_study("basisn_accuracy")
     assert study.main(["--plot-only", str(path)]) == 0
     assert len(list(tmp_path.glob("a_*.png"))) == 3
     text = study.summary(back)
@@ -108,9 +103,7 @@ def test_bad_study_config():
 
 
 def test_cli_rejects_bad_settings_before_running(capsys, tmp_path):
-    spec = importlib.util.spec_from_file_location("basisn_accuracy", ROOT / "studies" / "basisn_accuracy.py")
-    study = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(study)
+    study = load_study("basisn_accuracy")
     assert study.main(["--quick", "--contest-power", "0.5", "--out", str(tmp_path / "x.h5")]) == 2
     assert "power = 0.5 is outside the allowed range [1, 64]" in capsys.readouterr().err
     assert study.main(["--quick", "--out", str(tmp_path)]) == 2  # a directory, refused before training
@@ -120,10 +113,7 @@ def test_cli_rejects_bad_settings_before_running(capsys, tmp_path):
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("basisn_accuracy", ROOT / "studies" / "basisn_accuracy.py")
-    study = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(study)
-    return study
+    return load_study("basisn_accuracy")
 
 
 @pytest.mark.parametrize("argv, needle", [

@@ -2,8 +2,6 @@
 model re-evaluated on a fresh chip, and the study's up-front argument checks."""
 
 import dataclasses
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,10 +12,9 @@ from basisn.circuit import feedback as feedback_mod
 from basisn.circuit.loop import LoopConfig, _assemble, calibration_inputs, run_task, split_validation
 from basisn.layers import orthogonal
 from crossbar.archive import read_dataset, write_dataset
-from devices import Readout, RRAMCell
+from devices import Readout
 from devices.errors import ArchiveError, ParameterError
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.scripts import load_study
 
 
 class _Net:
@@ -107,10 +104,7 @@ def test_loop_config_rejects(kw, match):
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("basisn_hardware_loop", ROOT / "studies" / "basisn_hardware_loop.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_study("basisn_hardware_loop")
 
 
 @pytest.mark.parametrize("argv, match", [(["--eval-chips", "0"], "n_eval_chips"), (["--adc-axis", "17"], "adc_bits"),

@@ -1,21 +1,14 @@
 """The study script end to end (one data set, one preset, one feedback epoch), archive and --plot-only."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import xarray as xr
 
 from crossbar.archive import read_dataset
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.scripts import load_study
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("basisn_hardware_loop", ROOT / "studies" / "basisn_hardware_loop.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_study("basisn_hardware_loop")
 
 
 def test_study_runs_archives_and_replots(tmp_path, capsys):

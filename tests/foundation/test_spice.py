@@ -14,12 +14,9 @@ DATA = Path(__file__).with_name("data")
 
 def _golden_netlist():
     """The netlist of the committed golden deck, from the recipe beside it."""
-    import importlib.util
+    from tests.scripts import load_script
 
-    spec = importlib.util.spec_from_file_location("make_golden", DATA / "make_golden.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.golden_netlist()
+    return load_script(DATA / "make_golden.py").golden_netlist()
 
 
 def test_golden_deck_line_by_line():

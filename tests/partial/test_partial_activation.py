@@ -260,14 +260,9 @@ def test_viability_grid_has_a_row_block_axis():
 
 
 def _study_main():
-    import importlib.util
-    from pathlib import Path
+    from tests.scripts import load_study
 
-    root = Path(__file__).resolve().parents[2]
-    spec = importlib.util.spec_from_file_location("basisn_viability", root / "studies" / "basisn_viability.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_study("basisn_viability")
 
 
 @pytest.mark.parametrize("argv", [["--row-block", "0.5"], ["--row-block", "300"], ["--row-block", "-4"],

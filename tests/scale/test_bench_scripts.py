@@ -6,22 +6,16 @@ prints the same report lines (:func:`basisn.circuit.bench.exact_evaluation_repor
 Tiny sizes only; no wall-clock asserts (speed targets are judged by the scripts).
 """
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
 from crossbar.archive import read_dataset
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.scripts import load_study
 
 
 def _script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "studies" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_study(name)
 
 
 TINY_LOOP = ["--loop-d", "8", "--loop-samples", "20", "--direct-steps", "1"]

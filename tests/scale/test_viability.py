@@ -1,7 +1,6 @@
 """Twin error model, mitigation parameters and the viability study's refusal of bad input."""
 
 import dataclasses
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,7 @@ from basisn.circuit.mitigation import RANGES, Mitigation
 from basisn.circuit.viability import ViabilityConfig, bitplane_steps, model_residuals
 from basisn.layers import orthogonal
 from devices.errors import ParameterError
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.scripts import load_study
 
 
 def _steps(d, K, seed=0):
@@ -89,10 +87,7 @@ def test_config_refuses_bad_input(kwargs, match):
 
 
 def _study_main():
-    spec = importlib.util.spec_from_file_location("basisn_viability", ROOT / "studies" / "basisn_viability.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_study("basisn_viability")
 
 
 @pytest.mark.parametrize("argv", [["--d", "0"], ["--d", "300"], ["--preset", "nope"], ["--tg-r-on", "1e7"],
