@@ -295,11 +295,12 @@ def run_viability_task(cfg: ViabilityConfig, dataset: str, seed: int, d: int, lo
         r["t_before"] = (time.perf_counter() - t1) / len(evals)
         t1 = time.perf_counter()
         steps = network_steps(net, preset.K)
-        r["res_twin"] = residual(TwinModel(train, net.basis.effective(), known_stuck=not cfg.noise_aware),
-                                 write_network(net, train, write=1), steps[1::2] or steps).model
+        model = TwinModel(train, net.basis.effective(), known_stuck=not cfg.noise_aware)
+        r["res_twin"] = residual(model, write_network(net, train, write=1), steps[1::2] or steps).model
         r["acc_val"], fbs = [], []
         for i, f in enumerate(cfg.feedback_lr):
-            model = TwinModel(train, net.basis.effective(), known_stuck=not cfg.noise_aware)
+            if i:  # feedback moved the twin of the previous candidate (rebuilds as the basis moves): a fresh one
+                model = TwinModel(train, net.basis.effective(), known_stuck=not cfg.noise_aware)
             fb = copy.deepcopy(net)
             noise = ChipNoise(model, seed, n_cores=len(fb.cores())) if cfg.noise_aware else None
             feedback_train_hw(fb, fit, model, scaled(f), exact_every=every, first_write=2, noise=noise,
