@@ -88,12 +88,12 @@ class Viability(Study):
         p.add_argument("--full", action="store_true", help="full (not quick) training protocols")
 
     def config_from_args(self, args):
+        feedback = dict(repair_stuck=args.repair_stuck, noise_aware=args.noise_aware,
+                        feedback_lr=tuple(args.feedback_lr), control_lr=tuple(args.control_lr))
         if args.quick:
             return ViabilityConfig(datasets=("mnist1d",), seeds=(0,), ds=(64,), preset=args.preset,
                                    tg_r_on=(1e3, 1e2), g_max=(40e-6, 4e-6), r_wire=(2.5,), n_eval_chips=2,
-                                   feedback_epochs=3, n_test=1000, quick=True, repair_stuck=args.repair_stuck,
-                                   noise_aware=args.noise_aware, feedback_lr=tuple(args.feedback_lr),
-                                   control_lr=tuple(args.control_lr))
+                                   feedback_epochs=3, n_test=1000, quick=True, **feedback)
         from basisn.circuit.preset import PRESETS
 
         base = PRESETS.get(args.preset)
@@ -108,8 +108,7 @@ class Viability(Study):
                                g_max=tuple(args.g_max or (base.cell.g_max,)),
                                g_ratio=args.g_ratio or base.cell.g_max / base.cell.g_min,
                                r_wire=tuple(args.r_wire or (base.wires.r_wordline,)), r_bitline=r_bitline,
-                               encoding=args.encoding, repair_stuck=args.repair_stuck, noise_aware=args.noise_aware,
-                               feedback_lr=tuple(args.feedback_lr), control_lr=tuple(args.control_lr),
+                               encoding=args.encoding, **feedback,
                                row_block=tuple(args.row_block), undriven_rows=args.undriven_rows,
                                n_eval_chips=args.eval_chips, feedback_epochs=args.feedback_epochs,
                                n_test=args.n_test, quick=not args.full)
