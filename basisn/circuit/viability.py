@@ -305,7 +305,7 @@ def run_viability_task(cfg: ViabilityConfig, dataset: str, seed: int, d: int, lo
             noise = ChipNoise(model, seed, n_cores=len(fb.cores())) if cfg.noise_aware else None
             feedback_train_hw(fb, fit, model, scaled(f), exact_every=every, first_write=2, noise=noise,
                               follow_scale=True)
-            r["acc_val"].append(_validation_accuracy(fb, train, x_val, y_val, x_cal, preset, write=500 + i, log=log))
+            r["acc_val"].append(_validation_accuracy(fb, train, x_val, y_val, x_cal, write=500 + i, log=log))
             fbs.append(fb)
         pick = int(np.argmax(r["acc_val"]))
         fb = fbs[pick]
@@ -325,13 +325,13 @@ def run_viability_task(cfg: ViabilityConfig, dataset: str, seed: int, d: int, lo
     return out
 
 
-def _validation_accuracy(net, train, x_val, y_val, x_cal, preset, write: int, log=None) -> float:
+def _validation_accuracy(net, train, x_val, y_val, x_cal, write: int, log=None) -> float:
     """Accuracy on the validation split through a fresh write of the training chip (readout,
     read noise, ADC). A network whose outputs are all zero on the calibration inputs (a
     training run that died) scores 0 instead of stopping the task."""
     try:
-        return chip_accuracy(net, write_network(net, train, write=write), x_val, y_val, x_cal, preset.readout,
-                              (train.chip_seed, write, 7))[0]
+        return chip_accuracy(net, write_network(net, train, write=write), x_val, y_val, x_cal, train.readout,
+                             (train.chip_seed, write, 7))[0]
     except ParameterError as exc:
         if log is not None:
             log(f"validation read failed ({exc}); scored 0")
